@@ -1,0 +1,76 @@
+# slogate developer entry points. `make run` and `make test` do all set-up themselves.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export SLOGATE_CACHE ?= $(HOME)/.cache/slogate
+KUBECONFIG_LOCAL := $(CURDIR)/.cluster/kubeconfig
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+.PHONY: venv
+venv: $(VENV)/.installed ## Python virtualenv with slogate and its test tools
+
+.PHONY: deps
+deps: venv binaries prometheus ## everything the tests need on this machine
+
+.PHONY: binaries
+binaries: ## build (or reuse from $SLOGATE_CACHE) the cluster's Go binaries
+	hack/build-binaries.sh
+
+.PHONY: prometheus
+prometheus: ## install Prometheus from Debian when it is missing
+	hack/install-prometheus.sh
+
+.PHONY: cluster-up
+cluster-up: binaries ## start the local cluster (idempotent); kubeconfig in .cluster/kubeconfig
+	hack/cluster.sh up
+
+.PHONY: cluster-down
+cluster-down: ## stop every process of the local cluster
+	hack/cluster.sh down
+
+.PHONY: lint
+lint: venv ## ruff, mypy --strict, import-linter
+	$(VENV)/bin/ruff check operator tests hack
+	$(VENV)/bin/ruff format --check operator tests hack
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+.PHONY: fmt
+fmt: venv ## format and autofix
+	$(VENV)/bin/ruff format operator tests hack
+	$(VENV)/bin/ruff check --fix operator tests hack
+
+.PHONY: unit
+unit: venv ## pure unit tests
+	hack/pytest.sh tests/unit
+
+.PHONY: integration
+integration: deps ## tests against the real API server and Prometheus
+	hack/pytest.sh tests/integration
+
+.PHONY: e2e
+e2e: deps ## end-to-end tests on the local cluster
+	hack/pytest.sh tests/e2e
+
+.PHONY: test
+test: deps lint ## everything: lint, unit, integration, e2e (the CI gate)
+	hack/pytest.sh tests
+
+.PHONY: run
+run: deps cluster-up ## run the operator against $$KUBECONFIG, or the local cluster when none is set
+	KUBECONFIG=$${KUBECONFIG:-$(KUBECONFIG_LOCAL)} $(VENV)/bin/slogate run
+
+.PHONY: clean
+clean: cluster-down ## stop the cluster and remove local state (not the binary cache)
+	rm -rf .cluster $(VENV) .pytest_cache .mypy_cache .ruff_cache

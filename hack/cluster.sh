@@ -1,0 +1,321 @@
+#!/usr/bin/env bash
+# A real local Kubernetes control plane on loopback, built from the Go module proxy:
+# etcd, kube-apiserver (TLS, RBAC, service-account signing), kube-controller-manager,
+# kube-scheduler, kwok with fake Ready nodes, and the Argo Rollouts controller.
+#
+#   hack/cluster.sh up      start what is not running, wait until every part is ready (idempotent)
+#   hack/cluster.sh down    stop every process in reverse order and wait for each to exit
+#   hack/cluster.sh status  say which components run
+#
+# State lives in $SLOGATE_CLUSTER_DIR (default .cluster/): pki/, logs/, pids/, ports.env,
+# kubeconfig. Ports are picked free on 127.0.0.1 once and kept in ports.env.
+set -euo pipefail
+HACK="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=hack/lib.sh
+source "$HACK/lib.sh"
+
+CLUSTER_DIR="${SLOGATE_CLUSTER_DIR:-$ROOT/.cluster}"
+PKI="$CLUSTER_DIR/pki"
+LOGS="$CLUSTER_DIR/logs"
+PIDS="$CLUSTER_DIR/pids"
+KUBECONFIG_FILE="$CLUSTER_DIR/kubeconfig"
+NODE_COUNT="${SLOGATE_NODE_COUNT:-2}"
+READY_TIMEOUT="${SLOGATE_READY_TIMEOUT:-120}"
+# Start order; `down` walks it backwards.
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok argo-rollouts)
+PATH="$(bin_path):$PATH"
+
+kubectl_() { kubectl --kubeconfig "$KUBECONFIG_FILE" "$@"; }
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+ensure_ports() {
+  if [[ ! -f "$CLUSTER_DIR/ports.env" ]]; then
+    {
+      for name in ETCD_CLIENT ETCD_PEER APISERVER CONTROLLER_MANAGER SCHEDULER KWOK ROLLOUTS_HEALTHZ ROLLOUTS_METRICS; do
+        echo "${name}_PORT=$(free_port)"
+      done
+    } >"$CLUSTER_DIR/ports.env"
+  fi
+  # shellcheck source=/dev/null
+  source "$CLUSTER_DIR/ports.env"
+}
+
+check_binaries() {
+  local missing=()
+  for bin in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok rollouts-controller; do
+    command -v "$bin" >/dev/null || missing+=("$bin")
+  done
+  [[ ${#missing[@]} -eq 0 ]] || die "missing binaries: ${missing[*]}; run 'make binaries' (hack/build-binaries.sh) first"
+}
+
+sign_cert() { # name subject [ext-file]
+  local name="$1" subject="$2" ext="${3:-}"
+  openssl req -new -newkey rsa:2048 -nodes -keyout "$PKI/$name.key" -subj "$subject" -out "$PKI/$name.csr" 2>/dev/null
+  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
+    -days 3650 -out "$PKI/$name.crt" ${ext:+-extfile "$ext"} 2>/dev/null
+  rm -f "$PKI/$name.csr"
+}
+
+ensure_pki() {
+  [[ -f "$PKI/.complete" ]] && return 0
+  rm -rf "$PKI" && mkdir -p "$PKI"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$PKI/ca.key" -out "$PKI/ca.crt" -days 3650 \
+    -subj "/CN=slogate-local-ca" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+  cat >"$PKI/serving.ext" <<'EOF'
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth
+subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
+EOF
+  cat >"$PKI/client.ext" <<'EOF'
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=clientAuth
+EOF
+  sign_cert apiserver "/CN=kube-apiserver" "$PKI/serving.ext"
+  sign_cert admin "/O=system:masters/CN=slogate-admin" "$PKI/client.ext"
+  sign_cert controller-manager "/CN=system:kube-controller-manager" "$PKI/client.ext"
+  sign_cert scheduler "/CN=system:kube-scheduler" "$PKI/client.ext"
+  openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
+  touch "$PKI/.complete"
+}
+
+write_kubeconfig() { # file user
+  local file="$1" user="$2"
+  cat >"$file" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: slogate-local
+  cluster:
+    server: https://127.0.0.1:$APISERVER_PORT
+    certificate-authority: $PKI/ca.crt
+users:
+- name: $user
+  user:
+    client-certificate: $PKI/$user.crt
+    client-key: $PKI/$user.key
+contexts:
+- name: slogate-local
+  context:
+    cluster: slogate-local
+    user: $user
+current-context: slogate-local
+EOF
+}
+
+is_running() {
+  local pidfile="$PIDS/$1.pid"
+  [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+}
+
+start() { # name command...
+  local name="$1"; shift
+  if is_running "$name"; then
+    return 0
+  fi
+  info "starting $name (log: $LOGS/$name.log)"
+  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$PIDS/$name.pid"
+}
+
+fail_component() { # name what
+  local name="$1" what="$2"
+  echo "----- last lines of $LOGS/$name.log -----" >&2
+  tail -n 25 "$LOGS/$name.log" >&2 || true
+  echo "-----" >&2
+  die "$name $what; its log is $LOGS/$name.log ('make cluster-down' stops what did start)"
+}
+
+wait_for() { # name description command...
+  local name="$1" description="$2"; shift 2
+  local deadline=$((SECONDS + READY_TIMEOUT))
+  until "$@" >/dev/null 2>&1; do
+    is_running "$name" || fail_component "$name" "exited before it was $description"
+    ((SECONDS < deadline)) || fail_component "$name" "was not $description within ${READY_TIMEOUT}s"
+    sleep 0.2
+  done
+}
+
+healthz() { curl -sfk --max-time 2 "$1" | grep -qx ok; }
+
+apiserver_serves_requests() {
+  # /readyz can answer before RBAC bootstrap is done; a real authorized request cannot.
+  healthz "https://127.0.0.1:$APISERVER_PORT/readyz" &&
+    kubectl_ get --raw /api/v1/namespaces/default >/dev/null &&
+    kubectl_ auth can-i create deployments.apps --all-namespaces | grep -qx yes
+}
+
+nodes_ready() {
+  local ready
+  ready="$(kubectl_ get nodes -l type=kwok \
+    -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -cx True)"
+  [[ "$ready" -ge "$NODE_COUNT" ]]
+}
+
+rollouts_crds_established() {
+  kubectl_ wait --for condition=established --timeout=1s crd/rollouts.argoproj.io crd/analysisruns.argoproj.io
+}
+
+create_nodes() {
+  local i
+  for i in $(seq 1 "$NODE_COUNT"); do
+    cat <<EOF
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-$i
+  annotations:
+    kwok.x-k8s.io/node: fake
+  labels:
+    type: kwok
+    kubernetes.io/hostname: kwok-node-$i
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+---
+EOF
+  done | kubectl_ apply --server-side --field-manager=slogate-cluster -f - >/dev/null
+}
+
+up() {
+  check_binaries
+  mkdir -p "$CLUSTER_DIR" "$LOGS" "$PIDS" "$CLUSTER_DIR/etcd"
+  local started=$SECONDS
+  ensure_ports
+  ensure_pki
+  write_kubeconfig "$KUBECONFIG_FILE" admin
+  write_kubeconfig "$CLUSTER_DIR/controller-manager.kubeconfig" controller-manager
+  write_kubeconfig "$CLUSTER_DIR/scheduler.kubeconfig" scheduler
+
+  start etcd etcd --name slogate --data-dir "$CLUSTER_DIR/etcd" \
+    --listen-client-urls "http://127.0.0.1:$ETCD_CLIENT_PORT" \
+    --advertise-client-urls "http://127.0.0.1:$ETCD_CLIENT_PORT" \
+    --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-cluster "slogate=http://127.0.0.1:$ETCD_PEER_PORT" \
+    --unsafe-no-fsync --quota-backend-bytes 4294967296
+  wait_for etcd "healthy" curl -sf --max-time 2 "http://127.0.0.1:$ETCD_CLIENT_PORT/health"
+
+  start kube-apiserver kube-apiserver \
+    --etcd-servers "http://127.0.0.1:$ETCD_CLIENT_PORT" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
+    --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
+    --client-ca-file "$PKI/ca.crt" \
+    --service-account-key-file "$PKI/sa.pub" \
+    --service-account-signing-key-file "$PKI/sa.key" \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --api-audiences https://kubernetes.default.svc.cluster.local \
+    --authorization-mode Node,RBAC \
+    --service-cluster-ip-range 10.96.0.0/16 \
+    --allow-privileged=true \
+    --endpoint-reconciler-type none \
+    --profiling=false \
+    ${SLOGATE_APISERVER_EXTRA_ARGS:-}
+  wait_for kube-apiserver "serving authorized requests" apiserver_serves_requests
+
+  start kube-controller-manager kube-controller-manager \
+    --kubeconfig "$CLUSTER_DIR/controller-manager.kubeconfig" \
+    --authentication-kubeconfig "$CLUSTER_DIR/controller-manager.kubeconfig" \
+    --authorization-kubeconfig "$CLUSTER_DIR/controller-manager.kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port "$CONTROLLER_MANAGER_PORT" \
+    --use-service-account-credentials \
+    --service-account-private-key-file "$PKI/sa.key" \
+    --root-ca-file "$PKI/ca.crt" \
+    --cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" \
+    --leader-elect=false --controllers '*,-nodeipam' \
+    --service-cluster-ip-range 10.96.0.0/16 \
+    --concurrent-deployment-syncs 10 --concurrent-replicaset-syncs 10
+  start kube-scheduler kube-scheduler \
+    --kubeconfig "$CLUSTER_DIR/scheduler.kubeconfig" \
+    --authentication-kubeconfig "$CLUSTER_DIR/scheduler.kubeconfig" \
+    --authorization-kubeconfig "$CLUSTER_DIR/scheduler.kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port "$SCHEDULER_PORT" --leader-elect=false
+
+  local kwok_dir; kwok_dir="$(component_dir kwok "$KWOK_VERSION")"
+  start kwok kwok --kubeconfig "$KUBECONFIG_FILE" \
+    --manage-all-nodes=false \
+    --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+    --node-ip 127.0.0.1 --cidr 10.244.0.0/16 \
+    --server-address "127.0.0.1:$KWOK_PORT" \
+    -c "$kwok_dir/stages.yaml"
+
+  local rollouts_dir; rollouts_dir="$(component_dir argo-rollouts "$ARGO_ROLLOUTS_VERSION")"
+  kubectl_ apply --server-side --force-conflicts --field-manager=slogate-cluster \
+    -f "$rollouts_dir/crds/rollout-crd.yaml" -f "$rollouts_dir/crds/analysis-run-crd.yaml" \
+    -f "$rollouts_dir/crds/analysis-template-crd.yaml" -f "$rollouts_dir/crds/cluster-analysis-template-crd.yaml" \
+    -f "$rollouts_dir/crds/experiment-crd.yaml" >/dev/null
+  kubectl_ create namespace argo-rollouts --dry-run=client -o yaml | kubectl_ apply -f - >/dev/null
+  wait_for kube-apiserver "serving the Argo Rollouts CRDs" rollouts_crds_established
+  start argo-rollouts env POD_NAMESPACE=argo-rollouts rollouts-controller \
+    --kubeconfig "$KUBECONFIG_FILE" --leader-elect=false \
+    --healthzPort "$ROLLOUTS_HEALTHZ_PORT" --metricsport "$ROLLOUTS_METRICS_PORT" \
+    --loglevel warn
+
+  create_nodes
+  wait_for kube-controller-manager "healthy" healthz "https://127.0.0.1:$CONTROLLER_MANAGER_PORT/healthz"
+  wait_for kube-scheduler "healthy" healthz "https://127.0.0.1:$SCHEDULER_PORT/healthz"
+  wait_for kwok "reporting $NODE_COUNT Ready nodes" nodes_ready
+  wait_for argo-rollouts "healthy" curl -sf --max-time 2 "http://127.0.0.1:$ROLLOUTS_HEALTHZ_PORT/healthz"
+  wait_for kube-controller-manager "publishing the root CA to namespaces" \
+    kubectl_ get configmap kube-root-ca.crt -n default
+  info "cluster ready in $((SECONDS - started)) s: kubectl --kubeconfig $KUBECONFIG_FILE get nodes"
+}
+
+stop_pid() { # name
+  local name="$1" pidfile="$PIDS/$1.pid" pid
+  [[ -f "$pidfile" ]] || return 0
+  pid="$(cat "$pidfile")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + 20))
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      info "$name did not exit within 20 s of SIGTERM; killing it"
+      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+      while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    fi
+    info "stopped $name"
+  fi
+  rm -f "$pidfile"
+}
+
+down() {
+  local i
+  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
+    stop_pid "${COMPONENTS[$i]}"
+  done
+  # Anything else a test started under this cluster (e.g. an operator) has a pid file too.
+  if [[ -d "$PIDS" ]]; then
+    for pidfile in "$PIDS"/*.pid; do
+      [[ -e "$pidfile" ]] && stop_pid "$(basename "$pidfile" .pid)"
+    done
+  fi
+  if [[ "${1:-}" == "--purge" ]]; then
+    rm -rf "$CLUSTER_DIR"
+    info "removed $CLUSTER_DIR"
+  fi
+}
+
+status() {
+  local name rc=0
+  for name in "${COMPONENTS[@]}"; do
+    if is_running "$name"; then
+      echo "$name: running (pid $(cat "$PIDS/$name.pid"))"
+    else
+      echo "$name: stopped"; rc=1
+    fi
+  done
+  return $rc
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) shift; down "$@" ;;
+  status) status ;;
+  *) die "usage: hack/cluster.sh up|down [--purge]|status" ;;
+esac

@@ -1,0 +1,1 @@
+"""kopf handler registrations: a few lines each, every one with an explicit id."""

@@ -1,0 +1,1 @@
+"""Level-triggered reconcilers: read inputs, ask the domain, apply the outcome."""

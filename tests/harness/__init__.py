@@ -1,0 +1,1 @@
+"""Test harness: real clusters and a real Prometheus for integration and e2e tests."""

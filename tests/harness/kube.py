@@ -1,0 +1,31 @@
+"""Small typed accessors over ``kubectl -o json`` for tests."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from harness.cluster import Cluster
+
+
+def get(cluster: Cluster, kind: str, name: str, namespace: str) -> dict[str, Any]:
+    result = cluster.kubectl("get", kind, name, "-n", namespace, "-o", "json")
+    obj: dict[str, Any] = json.loads(result.stdout)
+    return obj
+
+
+def list_items(cluster: Cluster, kind: str, namespace: str, selector: str = "") -> list[dict[str, Any]]:
+    args = ["get", kind, "-n", namespace, "-o", "json"]
+    if selector:
+        args += ["-l", selector]
+    items: list[dict[str, Any]] = json.loads(cluster.kubectl(*args).stdout)["items"]
+    return items
+
+
+def apply(cluster: Cluster, manifest: dict[str, Any] | str, namespace: str) -> None:
+    text = manifest if isinstance(manifest, str) else json.dumps(manifest)
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=text)
+
+
+def merge_patch(cluster: Cluster, kind: str, name: str, namespace: str, patch: dict[str, Any]) -> None:
+    cluster.kubectl("patch", kind, name, "-n", namespace, "--type=merge", "-p", json.dumps(patch))
