@@ -63,8 +63,24 @@ integration: deps ## tests against the real API server and Prometheus
 e2e: deps ## end-to-end tests on the local cluster
 	hack/pytest.sh tests/e2e
 
+.PHONY: manifests
+manifests: venv ## generate the CRDs in crds/ and charts/slogate/crds/ from operator/slogate/api
+	$(PY) hack/gen_crds.py
+
+.PHONY: verify-manifests
+verify-manifests: venv ## fail when crds/ or charts/slogate/crds/ differ from what the models generate
+	@generated=$$(mktemp -d); trap 'rm -rf "$$generated"' EXIT; \
+	$(PY) hack/gen_crds.py --output "$$generated" >/dev/null; \
+	for dir in crds charts/slogate/crds; do \
+	  if ! diff -ru "$$dir" "$$generated"; then \
+	    echo "error: $$dir is out of date with operator/slogate/api; run 'make manifests' and commit the result" >&2; \
+	    exit 1; \
+	  fi; \
+	done; \
+	echo "manifests up to date"
+
 .PHONY: test
-test: deps lint ## everything: lint, unit, integration, e2e (the CI gate)
+test: deps lint verify-manifests ## everything: lint, unit, integration, e2e (the CI gate)
 	hack/pytest.sh tests
 
 .PHONY: run

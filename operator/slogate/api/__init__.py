@@ -1,1 +1,34 @@
-"""Typed models of slogate's custom resources: the one source of truth for the CRDs."""
+"""The four slogate resources (group slogate.dev, version v1alpha1) as pydantic models.
+
+These models are the one source of truth: the CRDs in crds/ are generated from them
+(``make manifests``), and the operator parses every object it reads through them
+(``slogate.api.validation``). This package imports nothing from the rest of slogate.
+"""
+
+from slogate.api.base import API_VERSION, GROUP, VERSION
+from slogate.api.freeze import ChangeFreeze
+from slogate.api.gate import ReleaseGate
+from slogate.api.incident import Incident
+from slogate.api.slo import ServiceLevelObjective
+from slogate.api.validation import (
+    RESOURCE_TYPES,
+    FieldProblem,
+    InvalidResourceError,
+    parse_resource,
+    validation_problems,
+)
+
+__all__ = [
+    "API_VERSION",
+    "GROUP",
+    "RESOURCE_TYPES",
+    "VERSION",
+    "ChangeFreeze",
+    "FieldProblem",
+    "Incident",
+    "InvalidResourceError",
+    "ReleaseGate",
+    "ServiceLevelObjective",
+    "parse_resource",
+    "validation_problems",
+]

@@ -1,5 +1,6 @@
-"""Pure decisions: budget and burn-rate maths, freeze calendars, gate verdicts.
+"""Pure decisions: burn-rate and budget maths, freeze calendars, release verdicts.
 
-Nothing here performs I/O or reads the clock; ``now`` is always a parameter, so
-the same inputs always give the same decision.
+No kopf, no Kubernetes or Prometheus clients, no clock (``now`` is always an argument): the
+import-linter contracts in pyproject.toml enforce it. Everything here is a function of its inputs,
+which is what lets the operator restart at any instant and decide the same way again.
 """

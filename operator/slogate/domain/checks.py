@@ -1,0 +1,346 @@
+"""The individual rules of a ReleaseGate, each turning snapshots into explained reasons.
+
+Every rule reports what it saw (``observed``), what it compared with (``limit``), whether it passed,
+whether a failure is waived (an exempt change type, a break-glass override) and when it is expected
+to clear. Which failures may trigger a rollback is decided here too: only measured health (burn rate,
+the release's own budget, extra checks) ever does; freezes, incidents, a low budget left and missing
+data only hold, because a rollback is itself a change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from slogate.api.base import ChangeType
+from slogate.api.durations import format_duration, parse_duration
+from slogate.api.gate import CheckKind, Comparison, Mode, NoDataPolicy
+from slogate.domain.inputs import DecisionInput, FreezeSnapshot, GateSnapshot, IncidentSnapshot, SloSnapshot
+from slogate.domain.scope import selector_matches
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One rule's finding for one workload."""
+
+    check: CheckKind
+    gate: str | None
+    source: str | None
+    passed: bool
+    message: str
+    observed: str | None = None
+    limit: str | None = None
+    waived: bool = False
+    enforced: bool = True
+    clears_at: datetime | None = None
+    rollback_eligible: bool = False
+
+    @property
+    def blocking(self) -> bool:
+        """Failed and not waived: this reason stops the promotion."""
+        return not self.passed and not self.waived
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _percent(value: float) -> str:
+    return f"{value:.4g}%"
+
+
+def _slo_source(slo: SloSnapshot) -> str:
+    return f"ServiceLevelObjective/{slo.name}"
+
+
+def _health_waiver(gate: GateSnapshot, change_type: ChangeType | None) -> bool:
+    return change_type is not None and change_type.value in gate.spec.exemptions.change_types
+
+
+def _no_data(gate: GateSnapshot, check: CheckKind, source: str, what: str, limit: str) -> Reason:
+    holds = gate.spec.on_no_data is NoDataPolicy.HOLD
+    return Reason(
+        check=check,
+        gate=gate.name,
+        source=source,
+        passed=not holds,
+        message=f"{what}: no data; onNoData is {gate.spec.on_no_data.value}",
+        observed="no data",
+        limit=limit,
+    )
+
+
+def burn_rate_checks(gate: GateSnapshot, inputs: DecisionInput) -> list[Reason]:
+    limit = gate.spec.max_burn_rate
+    if limit is None:
+        return []
+    window = parse_duration(gate.spec.burn_rate_window) if gate.spec.burn_rate_window else None
+    reasons = []
+    for slo in sorted(inputs.slos, key=lambda slo: slo.name):
+        burn = slo.burn_rates.get(window) if window is not None else slo.current_burn_rate
+        over = f" over {format_duration(window)}" if window is not None else ""
+        if burn is None or not math.isfinite(burn):
+            reasons.append(
+                _no_data(gate, CheckKind.BURN_RATE, _slo_source(slo), f"burn rate{over}", _number(limit))
+            )
+            continue
+        passed = burn <= limit
+        reasons.append(
+            Reason(
+                check=CheckKind.BURN_RATE,
+                gate=gate.name,
+                source=_slo_source(slo),
+                passed=passed,
+                message=f"burn rate{over} is {_number(burn)}, {'within' if passed else 'above'} "
+                f"maxBurnRate {_number(limit)}",
+                observed=_number(burn),
+                limit=_number(limit),
+                rollback_eligible=True,
+            )
+        )
+    return reasons
+
+
+def budget_remaining_checks(gate: GateSnapshot, inputs: DecisionInput) -> list[Reason]:
+    limit = gate.spec.min_budget_remaining
+    if limit is None:
+        return []
+    reasons = []
+    for slo in sorted(inputs.slos, key=lambda slo: slo.name):
+        remaining = slo.budget_remaining_percent
+        if remaining is None or not math.isfinite(remaining):
+            reasons.append(
+                _no_data(
+                    gate, CheckKind.BUDGET_REMAINING, _slo_source(slo), "error budget left", _percent(limit)
+                )
+            )
+            continue
+        passed = remaining >= limit
+        reasons.append(
+            Reason(
+                check=CheckKind.BUDGET_REMAINING,
+                gate=gate.name,
+                source=_slo_source(slo),
+                passed=passed,
+                message=f"{_percent(remaining)} of the error budget left, "
+                f"{'at or above' if passed else 'below'} minBudgetRemaining {_percent(limit)}",
+                observed=_percent(remaining),
+                limit=_percent(limit),
+            )
+        )
+    return reasons
+
+
+def release_budget_checks(gate: GateSnapshot, inputs: DecisionInput) -> list[Reason]:
+    limit = gate.spec.max_budget_consumed_per_release
+    release = inputs.release
+    if limit is None or release is None:
+        return []
+    which = "the release in progress" if inputs.rollout_in_progress else "the last release"
+    reasons = []
+    for slo in sorted(inputs.slos, key=lambda slo: slo.name):
+        consumed = release.budget_consumed_percent.get(slo.name)
+        if consumed is None or not math.isfinite(consumed):
+            reasons.append(
+                _no_data(
+                    gate,
+                    CheckKind.RELEASE_BUDGET,
+                    _slo_source(slo),
+                    f"budget consumed by {which}",
+                    _percent(limit),
+                )
+            )
+            continue
+        passed = consumed <= limit
+        reasons.append(
+            Reason(
+                check=CheckKind.RELEASE_BUDGET,
+                gate=gate.name,
+                source=_slo_source(slo),
+                passed=passed,
+                message=f"{which} consumed {_percent(consumed)} of the error budget, "
+                f"{'within' if passed else 'above'} maxBudgetConsumedPerRelease {_percent(limit)}",
+                observed=_percent(consumed),
+                limit=_percent(limit),
+                # A finished release's burn stops counting once it leaves the SLO window.
+                clears_at=None if inputs.rollout_in_progress else release.started_at + slo.window,
+                rollback_eligible=inputs.rollout_in_progress,
+            )
+        )
+    return reasons
+
+
+_COMPARISONS: dict[Comparison, tuple[str, Callable[[float, float], bool]]] = {
+    Comparison.LESS_THAN: ("<", lambda value, threshold: value < threshold),
+    Comparison.LESS_THAN_OR_EQUAL: ("<=", lambda value, threshold: value <= threshold),
+    Comparison.GREATER_THAN: (">", lambda value, threshold: value > threshold),
+    Comparison.GREATER_THAN_OR_EQUAL: (">=", lambda value, threshold: value >= threshold),
+}
+
+
+def extra_checks(gate: GateSnapshot, inputs: DecisionInput) -> list[Reason]:
+    reasons = []
+    for check in sorted(gate.spec.checks or (), key=lambda check: check.name):
+        symbol, compare = _COMPARISONS[check.comparison]
+        limit = f"{symbol} {_number(check.threshold)}"
+        value = gate.check_values.get(check.name)
+        if value is None or not math.isfinite(value):
+            reasons.append(_no_data(gate, CheckKind.EXTRA_CHECK, f"check/{check.name}", check.name, limit))
+            continue
+        passed = compare(value, check.threshold)
+        reasons.append(
+            Reason(
+                check=CheckKind.EXTRA_CHECK,
+                gate=gate.name,
+                source=f"check/{check.name}",
+                passed=passed,
+                message=f"{check.name} is {_number(value)}, {'meets' if passed else 'fails'} {limit}",
+                observed=_number(value),
+                limit=limit,
+                rollback_eligible=True,
+            )
+        )
+    return reasons
+
+
+def _emergency_waived(gate: GateSnapshot, change_type: ChangeType | None) -> bool:
+    return (
+        change_type is ChangeType.EMERGENCY
+        and ChangeType.EMERGENCY.value in gate.spec.exemptions.change_types
+    )
+
+
+def _freeze_reason(gate: GateSnapshot, freeze: FreezeSnapshot, change_type: ChangeType | None) -> Reason:
+    state = freeze.state
+    source = f"ChangeFreeze/{freeze.name}"
+    if not state.active or state.current is None:
+        upcoming = f"; next starts {state.next.start.isoformat()}" if state.next is not None else ""
+        return Reason(
+            check=CheckKind.FREEZE,
+            gate=gate.name,
+            source=source,
+            passed=True,
+            message=f"freeze not in force{upcoming}",
+            observed="inactive",
+        )
+    waived_by = None
+    if change_type is not None and change_type.value in freeze.exempt_change_types:
+        waived_by = f"{change_type.value} changes are exempt from this freeze"
+    elif _emergency_waived(gate, change_type):
+        waived_by = "emergency changes are exempt under this gate"
+    return Reason(
+        check=CheckKind.FREEZE,
+        gate=gate.name,
+        source=source,
+        passed=False,
+        waived=waived_by is not None,
+        message=f"change freeze in force until {state.current.end.isoformat()}: {freeze.reason}"
+        + (f" (waived: {waived_by})" if waived_by else ""),
+        observed="active",
+        limit="no active freeze",
+        clears_at=state.current.end,
+    )
+
+
+def freeze_checks(gate: GateSnapshot, inputs: DecisionInput) -> list[Reason]:
+    if not gate.spec.require_no_active_freeze:
+        return []
+    ordered = sorted(inputs.freezes, key=lambda freeze: freeze.name)
+    return [_freeze_reason(gate, freeze, inputs.change_type) for freeze in ordered]
+
+
+def _incident_holds(gate: GateSnapshot, incident: IncidentSnapshot) -> bool:
+    if not incident.state.is_open or incident.holds_promotions is False:
+        return False
+    return incident.holds_promotions is True or incident.severity.at_or_above(
+        gate.spec.incident_severity_threshold
+    )
+
+
+def incident_checks(gate: GateSnapshot, inputs: DecisionInput) -> list[Reason]:
+    reasons = []
+    threshold = gate.spec.incident_severity_threshold.value
+    for incident in sorted(inputs.incidents, key=lambda incident: incident.name):
+        holds = _incident_holds(gate, incident)
+        waived = holds and _emergency_waived(gate, inputs.change_type)
+        if holds:
+            message = f"{incident.severity.value} incident {incident.state.value}: {incident.title}"
+        else:
+            message = (
+                f"{incident.severity.value} incident {incident.state.value} does not hold promotions "
+                f"(threshold {threshold}, holdsPromotions {incident.holds_promotions})"
+            )
+        reasons.append(
+            Reason(
+                check=CheckKind.INCIDENT,
+                gate=gate.name,
+                source=f"Incident/{incident.name}",
+                passed=not holds,
+                waived=waived,
+                message=message + (" (waived: emergency change)" if waived else ""),
+                observed=f"{incident.severity.value} {incident.state.value}",
+                limit=f"no open incident at or above {threshold}",
+            )
+        )
+    return reasons
+
+
+HEALTH_CHECKS = (burn_rate_checks, budget_remaining_checks, release_budget_checks, extra_checks)
+"""Rules that measure service health; exempt change types (reliability, emergency) are waived."""
+
+SAFETY_CHECKS = (freeze_checks, incident_checks)
+"""Rules about organisational state; they carry their own waivers."""
+
+
+def override_reason(gate: GateSnapshot, inputs: DecisionInput) -> Reason | None:
+    """The gate's break-glass override as a reason (observed: who; limit: expiry), or None when the
+    gate has none for this workload. It is in force while ``now`` is before its expiry."""
+    override = gate.spec.override
+    if override is None or (
+        override.selector is not None and not selector_matches(override.selector, inputs.workload.labels)
+    ):
+        return None
+    active = inputs.now < override.expires
+    state = "in force" if active else "expired"
+    return Reason(
+        check=CheckKind.OVERRIDE,
+        gate=gate.name,
+        source=None,
+        passed=True,
+        message=f"break-glass override by {override.by} {state} until {override.expires.isoformat()}: "
+        f"{override.reason}",
+        observed=override.by,
+        limit=override.expires.isoformat(),
+    )
+
+
+def gate_reasons(gate: GateSnapshot, inputs: DecisionInput) -> list[Reason]:
+    """Every reason one gate gives for one workload, in a fixed order."""
+    reasons: list[Reason] = []
+    for rule in HEALTH_CHECKS:
+        for reason in rule(gate, inputs):
+            if (
+                inputs.change_type is not None
+                and _health_waiver(gate, inputs.change_type)
+                and not reason.passed
+            ):
+                waiver = f" (waived: {inputs.change_type.value} change)"
+                reasons.append(replace(reason, waived=True, message=reason.message + waiver))
+            else:
+                reasons.append(reason)
+    for rule in SAFETY_CHECKS:
+        reasons.extend(rule(gate, inputs))
+    override = override_reason(gate, inputs)
+    if override is not None and gate.spec.override is not None and inputs.now < gate.spec.override.expires:
+        reasons = [
+            replace(reason, waived=True, message=f"{reason.message} (waived: break-glass override)")
+            if reason.blocking
+            else reason
+            for reason in reasons
+        ]
+    if override is not None:
+        reasons.insert(0, override)
+    enforced = gate.spec.mode is Mode.ENFORCE
+    return [replace(reason, enforced=enforced) for reason in reasons]
