@@ -9,7 +9,7 @@ from harness.cluster import Cluster
 
 
 def get(cluster: Cluster, kind: str, name: str, namespace: str) -> dict[str, Any]:
-    result = cluster.kubectl("get", kind, name, "-n", namespace, "-o", "json")
+    result = cluster.kubectl("get", kind, name, "-n", namespace, "-o", "json", "--show-managed-fields")
     obj: dict[str, Any] = json.loads(result.stdout)
     return obj
 

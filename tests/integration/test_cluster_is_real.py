@@ -11,43 +11,10 @@ import pytest
 
 from harness.cluster import Cluster
 from harness.kube import apply, get, list_items, merge_patch
+from harness.manifests import canary_rollout, deployment, image_patch
 from harness.waiting import wait_until
 
 pytestmark = pytest.mark.cluster
-
-
-def pod_template(app: str, image: str) -> dict[str, Any]:
-    return {
-        "metadata": {"labels": {"app": app}},
-        "spec": {"containers": [{"name": "app", "image": image}]},
-    }
-
-
-def deployment(name: str, image: str, replicas: int = 3) -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "template": pod_template(name, image),
-        },
-    }
-
-
-def canary_rollout(name: str, image: str, replicas: int = 4) -> dict[str, Any]:
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Rollout",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "template": pod_template(name, image),
-            "strategy": {"canary": {"steps": [{"setWeight": 25}, {"pause": {}}, {"setWeight": 75}]}},
-        },
-    }
 
 
 def ready_pods(cluster: Cluster, namespace: str, app: str) -> list[dict[str, Any]]:
@@ -67,17 +34,7 @@ def test_deployment_pods_become_ready_and_a_template_change_makes_the_next_revis
     apply(cluster, deployment("web", "registry.example/web:1"), namespace)
     wait_until(lambda: len(ready_pods(cluster, namespace, "web")) == 3, 60, "3 Ready pods of web:1")
 
-    merge_patch(
-        cluster,
-        "deployment",
-        "web",
-        namespace,
-        {
-            "spec": {
-                "template": {"spec": {"containers": [{"name": "app", "image": "registry.example/web:2"}]}}
-            }
-        },
-    )
+    merge_patch(cluster, "deployment", "web", namespace, image_patch("registry.example/web:2"))
 
     def rolled_out() -> dict[str, Any] | None:
         status = get(cluster, "deployment", "web", namespace)["status"]
@@ -102,17 +59,7 @@ def test_canary_rollout_advances_a_step_and_obeys_spec_paused(cluster: Cluster, 
         "the first revision of the Rollout to be Healthy",
     )
 
-    merge_patch(
-        cluster,
-        "rollout",
-        "shop",
-        namespace,
-        {
-            "spec": {
-                "template": {"spec": {"containers": [{"name": "app", "image": "registry.example/shop:2"}]}}
-            }
-        },
-    )
+    merge_patch(cluster, "rollout", "shop", namespace, image_patch("registry.example/shop:2"))
 
     def at_pause_step() -> dict[str, Any] | None:
         status = get(cluster, "rollout", "shop", namespace).get("status", {})
