@@ -124,12 +124,18 @@ def running_exporter() -> Iterator[RequestExporter]:
         thread.join()
 
 
-@contextmanager
-def running_prometheus(log: Path) -> Iterator[Prometheus]:
-    """Start Prometheus on a free loopback port scraping a fresh exporter every second."""
-    with running_exporter() as exporter, tempfile.TemporaryDirectory(prefix="slogate-prom-") as workdir:
-        config = Path(workdir) / "prometheus.yml"
-        config.write_text(
+class PrometheusServer:
+    """One Prometheus process on a fixed loopback port and data directory, stoppable and restartable
+    (to test what slogate does while Prometheus is down)."""
+
+    def __init__(self, workdir: Path, exporter: RequestExporter, log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._workdir = workdir
+        self._log = log
+        self._process: subprocess.Popen[bytes] | None = None
+        self._config = workdir / "prometheus.yml"
+        self._config.write_text(
             "global:\n"
             f"  scrape_interval: {SCRAPE_INTERVAL_SECONDS}s\n"
             f"  evaluation_interval: {SCRAPE_INTERVAL_SECONDS}s\n"
@@ -138,26 +144,45 @@ def running_prometheus(log: Path) -> Iterator[Prometheus]:
             "    static_configs:\n"
             f"      - targets: ['127.0.0.1:{exporter.port}']\n"
         )
-        port = free_port()
-        with log.open("ab") as sink:
-            process = subprocess.Popen(
+        self.handle = Prometheus(url=self.url, exporter=exporter)
+
+    def start(self) -> None:
+        with self._log.open("ab") as sink:
+            self._process = subprocess.Popen(
                 [
                     prometheus_binary(),
-                    f"--config.file={config}",
-                    f"--storage.tsdb.path={workdir}/data",
-                    f"--web.listen-address=127.0.0.1:{port}",
-                    "--web.enable-lifecycle",
+                    f"--config.file={self._config}",
+                    f"--storage.tsdb.path={self._workdir}/data",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
                 ],
                 stdout=sink,
                 stderr=subprocess.STDOUT,
             )
-        prometheus = Prometheus(url=f"http://127.0.0.1:{port}", exporter=exporter)
+        wait_until_ready(self.handle, self._process, self._log)
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(timeout=30)
+
+
+@contextmanager
+def prometheus_server(log: Path) -> Iterator[PrometheusServer]:
+    """A started PrometheusServer scraping a fresh exporter every second; stopped on exit."""
+    with running_exporter() as exporter, tempfile.TemporaryDirectory(prefix="slogate-prom-") as workdir:
+        server = PrometheusServer(Path(workdir), exporter, log)
+        server.start()
         try:
-            wait_until_ready(prometheus, process, log)
-            yield prometheus
+            yield server
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            server.stop()
+
+
+@contextmanager
+def running_prometheus(log: Path) -> Iterator[Prometheus]:
+    """A running Prometheus on a free loopback port scraping a fresh exporter every second."""
+    with prometheus_server(log) as server:
+        yield server.handle
 
 
 def wait_until_ready(prometheus: Prometheus, process: subprocess.Popen[bytes], log: Path) -> None:

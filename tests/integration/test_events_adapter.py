@@ -11,7 +11,8 @@ from kubernetes import config
 from harness.cluster import Cluster
 from harness.kube import apply, get
 from harness.manifests import deployment
-from slogate.adapters.events import EventType, InvolvedObject, KubernetesEvents
+from slogate.adapters.events import KubernetesEvents
+from slogate.reconcile.ports import EventType, InvolvedObject
 
 pytestmark = pytest.mark.cluster
 

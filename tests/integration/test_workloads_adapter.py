@@ -13,12 +13,9 @@ from harness.cluster import Cluster
 from harness.kube import apply, get, list_items, merge_patch
 from harness.manifests import canary_rollout, deployment, image_patch
 from harness.waiting import wait_until
-from slogate.adapters.workloads import (
-    KubernetesWorkloads,
-    RollbackRefusedError,
-    WorkloadKind,
-    WorkloadRef,
-)
+from slogate.adapters.workloads import KubernetesWorkloads
+from slogate.api.base import WorkloadKind
+from slogate.reconcile.ports import RollbackRefusedError, WorkloadRef
 
 pytestmark = pytest.mark.cluster
 
@@ -82,9 +79,18 @@ def test_roll_back_a_deployment_like_kubectl_rollout_undo(
     )
     ref = WorkloadRef(WorkloadKind.DEPLOYMENT, namespace, "cart")
 
-    outcome = workloads.roll_back_deployment(ref, {"slogate.dev/decision": "Rollback"})
+    outcome = workloads.roll_back_deployment(
+        ref,
+        {"slogate.dev/decision": "Rollback"},
+        lift_own_hold=False,
+        record_target_as="slogate.dev/rolled-back-to",
+    )
 
     assert (outcome.from_revision, outcome.to_revision, outcome.skipped) == (2, 1, False)
+    assert (
+        get(cluster, "deployment", "cart", namespace)["metadata"]["annotations"]["slogate.dev/rolled-back-to"]
+        == outcome.target_template_hash
+    )
     wait_until(
         lambda: deployment_rolled_out(cluster, namespace, "cart", "registry.example/cart:1"),
         60,
@@ -111,11 +117,11 @@ def test_roll_back_refuses_a_paused_deployment_and_one_without_history(
     )
     ref = WorkloadRef(WorkloadKind.DEPLOYMENT, namespace, "solo")
     with pytest.raises(RollbackRefusedError, match="no previous revision"):
-        workloads.roll_back_deployment(ref, {})
+        workloads.roll_back_deployment(ref, {}, lift_own_hold=False, record_target_as="t")
 
     merge_patch(cluster, "deployment", "solo", namespace, {"spec": {"paused": True}})
     with pytest.raises(RollbackRefusedError, match="paused; resume it first"):
-        workloads.roll_back_deployment(ref, {})
+        workloads.roll_back_deployment(ref, {}, lift_own_hold=False, record_target_as="t")
 
 
 def test_hold_release_and_abort_a_canary_rollout(

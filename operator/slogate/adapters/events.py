@@ -8,30 +8,16 @@ decision it reports: the annotations on the object are the durable record.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from slogate.reconcile.ports import EventType, InvolvedObject
+
 REPORTING_COMPONENT = "slogate"
 
 log = logging.getLogger(__name__)
-
-
-class EventType(StrEnum):
-    NORMAL = "Normal"
-    WARNING = "Warning"
-
-
-@dataclass(frozen=True)
-class InvolvedObject:
-    api_version: str
-    kind: str
-    namespace: str
-    name: str
-    uid: str | None = None
 
 
 class KubernetesEvents:

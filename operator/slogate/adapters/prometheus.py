@@ -15,7 +15,7 @@ failures raise ``PrometheusUnavailableError`` for the caller's failure policy.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -24,25 +24,16 @@ import requests
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
 
+from slogate.reconcile.ports import PrometheusUnavailableError, QueryResult
+
 BATCH_LABEL = "slogate_query"
-
-
-class PrometheusUnavailableError(Exception):
-    """Prometheus could not be reached or answered with a server error."""
-
-
-@dataclass(frozen=True)
-class QueryResult:
-    """One query's value: a finite number, or no data (None), or an error message."""
-
-    value: float | None = None
-    error: str | None = None
 
 
 @dataclass(frozen=True)
 class PrometheusSettings:
     url: str
-    headers: Mapping[str, str] | None = None
+    headers: Callable[[], Mapping[str, str]] | None = None
+    """Called before each evaluation, so a rotated token file is picked up."""
     verify_tls: bool = True
     timeout_seconds: float = 10.0
     batch_size: int = 50
@@ -56,7 +47,6 @@ class PrometheusQueries:
         self._settings = settings
         self._client = PrometheusConnect(
             url=settings.url,
-            headers=dict(settings.headers or {}),
             disable_ssl=not settings.verify_tls,
             timeout=settings.timeout_seconds,
             method="POST",
@@ -64,6 +54,8 @@ class PrometheusQueries:
 
     def evaluate(self, queries: Iterable[str]) -> dict[str, QueryResult]:
         """The result of every distinct query; identical queries are sent once."""
+        if self._settings.headers is not None:
+            self._client.headers = dict(self._settings.headers())
         unique = list(dict.fromkeys(queries))
         batches = [
             unique[start : start + self._settings.batch_size]

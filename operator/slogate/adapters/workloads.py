@@ -18,11 +18,14 @@ controllers' own clients:
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
-from enum import StrEnum
+import json
 from typing import Any
 
 from kubernetes import client
+
+from slogate.api.base import WorkloadKind
+from slogate.reconcile.ports import Annotations, RollbackOutcome, RollbackRefusedError, WorkloadRef
+from slogate.reconcile.world import template_hash
 
 ROLLOUT_GROUP = "argoproj.io"
 ROLLOUT_VERSION = "v1alpha1"
@@ -42,32 +45,6 @@ ROLLBACK_SKIPPED_ANNOTATIONS = frozenset(
 )
 
 
-class WorkloadKind(StrEnum):
-    DEPLOYMENT = "Deployment"
-    ROLLOUT = "Rollout"
-
-
-@dataclass(frozen=True)
-class WorkloadRef:
-    kind: WorkloadKind
-    namespace: str
-    name: str
-
-    def __str__(self) -> str:
-        return f"{self.kind.lower()}/{self.name} in {self.namespace}"
-
-
-class RollbackRefusedError(Exception):
-    """kubectl rollout undo would refuse too: the reason says why, in its words."""
-
-
-@dataclass(frozen=True)
-class RollbackOutcome:
-    from_revision: int
-    to_revision: int
-    skipped: bool
-
-
 class KubernetesWorkloads:
     """Deployment and Rollout writes through one API client, as ``field_manager``."""
 
@@ -77,22 +54,22 @@ class KubernetesWorkloads:
         self._field_manager = field_manager
 
     def read(self, ref: WorkloadRef) -> dict[str, Any]:
+        """The object exactly as the API server stores it (raw JSON, no client model in between)."""
+        response: Any
         if ref.kind is WorkloadKind.DEPLOYMENT:
-            return self._plain(self._apps.read_namespaced_deployment(ref.name, ref.namespace))
-        return self._plain(
-            self._custom.get_namespaced_custom_object(
-                ROLLOUT_GROUP, ROLLOUT_VERSION, ref.namespace, ROLLOUT_PLURAL, ref.name
+            response = self._apps.read_namespaced_deployment(ref.name, ref.namespace, _preload_content=False)
+        else:
+            response = self._custom.get_namespaced_custom_object(
+                ROLLOUT_GROUP,
+                ROLLOUT_VERSION,
+                ref.namespace,
+                ROLLOUT_PLURAL,
+                ref.name,
+                _preload_content=False,
             )
-        )
+        return raw_json(response)
 
-    def _plain(self, model: object) -> dict[str, Any]:
-        """The JSON form of a client model (camelCase keys), as the API server sends it."""
-        plain = self._apps.api_client.sanitize_for_serialization(model)
-        if not isinstance(plain, dict):
-            raise TypeError(f"expected an object from the API server, got {type(plain).__name__}")
-        return plain
-
-    def set_paused(self, ref: WorkloadRef, paused: bool, annotations: dict[str, str | None]) -> None:
+    def set_paused(self, ref: WorkloadRef, paused: bool, annotations: Annotations) -> str:
         """Pause or unpause, writing the marker annotations in the same patch.
 
         Unpausing removes ``spec.paused`` rather than writing ``false``: both mean
@@ -100,13 +77,13 @@ class KubernetesWorkloads:
         that never set it does not see as drift.
         """
         spec = {"paused": True if paused else None}
-        self._merge_patch(ref, {"metadata": {"annotations": annotations}, "spec": spec})
+        return self._merge_patch(ref, {"metadata": {"annotations": annotations}, "spec": spec})
 
-    def annotate(self, ref: WorkloadRef, annotations: dict[str, str | None]) -> None:
+    def annotate(self, ref: WorkloadRef, annotations: Annotations) -> str:
         """Write (or, with None, remove) marker annotations only."""
-        self._merge_patch(ref, {"metadata": {"annotations": annotations}})
+        return self._merge_patch(ref, {"metadata": {"annotations": annotations}})
 
-    def abort_rollout(self, ref: WorkloadRef, annotations: dict[str, str | None]) -> None:
+    def abort_rollout(self, ref: WorkloadRef, annotations: Annotations) -> str:
         if ref.kind is not WorkloadKind.ROLLOUT:
             raise ValueError(f"only an Argo Rollout can be aborted, not {ref}")
         self._custom.patch_namespaced_custom_object_status(
@@ -119,28 +96,45 @@ class KubernetesWorkloads:
             field_manager=self._field_manager,
             _content_type="application/merge-patch+json",
         )
-        self.annotate(ref, annotations)
+        return self.annotate(ref, annotations)
 
-    def roll_back_deployment(self, ref: WorkloadRef, annotations: dict[str, str | None]) -> RollbackOutcome:
-        """Restore the previous revision's pod template, as ``kubectl rollout undo`` does."""
+    def roll_back_deployment(
+        self, ref: WorkloadRef, annotations: Annotations, lift_own_hold: bool, record_target_as: str
+    ) -> RollbackOutcome:
+        """Restore the previous revision's pod template, as ``kubectl rollout undo`` does.
+
+        A paused Deployment is refused, as kubectl refuses it, unless the pause is slogate's own
+        (``lift_own_hold``): then the pause is lifted in the same write. The target template's
+        hash is written to the ``record_target_as`` annotation in that write too, so a restarted
+        operator knows this rollback is done.
+        """
         if ref.kind is not WorkloadKind.DEPLOYMENT:
             raise ValueError(f"only a Deployment is rolled back by template, not {ref}")
         deployment = self.read(ref)
-        if deployment["spec"].get("paused"):
+        paused = bool(deployment["spec"].get("paused"))
+        if paused and not lift_own_hold:
             raise RollbackRefusedError(f"cannot roll back {ref}: it is paused; resume it first")
         current, previous = self._current_and_previous_replicasets(deployment)
         from_revision = revision_of(current) if current else 0
         to_revision = revision_of(previous)
         target_template = template_without_hash(previous["spec"]["template"])
+        target_hash = template_hash(target_template)
         if template_without_hash(deployment["spec"]["template"]) == target_template:
-            return RollbackOutcome(from_revision=from_revision, to_revision=to_revision, skipped=True)
-        merged_annotations: dict[str, str | None] = {
+            return RollbackOutcome(
+                from_revision,
+                to_revision,
+                target_hash,
+                deployment["metadata"]["resourceVersion"],
+                skipped=True,
+            )
+        merged_annotations: Annotations = {
             **{
                 key: value
                 for key, value in (previous["metadata"].get("annotations") or {}).items()
                 if key not in ROLLBACK_SKIPPED_ANNOTATIONS
             },
             **annotations,
+            record_target_as: target_hash,
         }
         current_annotations = dict(deployment["metadata"].get("annotations") or {})
         for key, value in merged_annotations.items():
@@ -157,14 +151,18 @@ class KubernetesWorkloads:
             {"op": "replace", "path": "/spec/template", "value": target_template},
             {"op": "replace", "path": "/metadata/annotations", "value": current_annotations},
         ]
-        self._apps.patch_namespaced_deployment(
+        if paused:
+            patch.append({"op": "remove", "path": "/spec/paused"})
+        patched = self._apps.patch_namespaced_deployment(
             ref.name,
             ref.namespace,
             patch,
             field_manager=self._field_manager,
             _content_type="application/json-patch+json",
+            _preload_content=False,
         )
-        return RollbackOutcome(from_revision=from_revision, to_revision=to_revision, skipped=False)
+        resource_version = raw_json(patched)["metadata"]["resourceVersion"]
+        return RollbackOutcome(from_revision, to_revision, target_hash, resource_version, skipped=False)
 
     def _current_and_previous_replicasets(
         self, deployment: dict[str, Any]
@@ -192,10 +190,10 @@ class KubernetesWorkloads:
             for key, value in (deployment["spec"]["selector"].get("matchLabels") or {}).items()
         )
         listed = self._apps.list_namespaced_replica_set(
-            deployment["metadata"]["namespace"], label_selector=selector
+            deployment["metadata"]["namespace"], label_selector=selector, _preload_content=False
         )
         uid = deployment["metadata"]["uid"]
-        replicasets: list[dict[str, Any]] = self._plain(listed)["items"]
+        replicasets: list[dict[str, Any]] = raw_json(listed)["items"]
         return [
             rs
             for rs in replicasets
@@ -205,17 +203,20 @@ class KubernetesWorkloads:
             )
         ]
 
-    def _merge_patch(self, ref: WorkloadRef, patch: dict[str, Any]) -> None:
+    def _merge_patch(self, ref: WorkloadRef, patch: dict[str, Any]) -> str:
+        """Apply a merge patch; the resourceVersion it produced."""
+        response: Any
         if ref.kind is WorkloadKind.DEPLOYMENT:
-            self._apps.patch_namespaced_deployment(
+            response = self._apps.patch_namespaced_deployment(
                 ref.name,
                 ref.namespace,
                 patch,
                 field_manager=self._field_manager,
                 _content_type="application/merge-patch+json",
+                _preload_content=False,
             )
         else:
-            self._custom.patch_namespaced_custom_object(
+            response = self._custom.patch_namespaced_custom_object(
                 ROLLOUT_GROUP,
                 ROLLOUT_VERSION,
                 ref.namespace,
@@ -224,7 +225,9 @@ class KubernetesWorkloads:
                 patch,
                 field_manager=self._field_manager,
                 _content_type="application/merge-patch+json",
+                _preload_content=False,
             )
+        return str(raw_json(response)["metadata"]["resourceVersion"])
 
 
 def revision_of(replicaset: dict[str, Any]) -> int:
@@ -238,3 +241,11 @@ def template_without_hash(template: dict[str, Any]) -> dict[str, Any]:
     if labels:
         labels.pop(POD_TEMPLATE_HASH, None)
     return stripped
+
+
+def raw_json(response: Any) -> dict[str, Any]:
+    """The body of a ``_preload_content=False`` response."""
+    body = json.loads(response.data)
+    if not isinstance(body, dict):
+        raise TypeError(f"expected a JSON object from the API server, got {type(body).__name__}")
+    return body

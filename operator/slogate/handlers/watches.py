@@ -1,0 +1,34 @@
+"""Watch handlers: every event of a workload, a slogate resource or a namespace goes to the controller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from slogate.api.base import GROUP, WorkloadKind
+
+
+@kopf.on.event("apps", "v1", "deployments", id="deployment-changed")
+async def deployment_changed(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    await memo.runtime.controller.workload_event(WorkloadKind.DEPLOYMENT, event.get("type"), body)
+
+
+@kopf.on.event("argoproj.io", "v1alpha1", "rollouts", id="rollout-changed")
+async def rollout_changed(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    await memo.runtime.controller.workload_event(WorkloadKind.ROLLOUT, event.get("type"), body)
+
+
+@kopf.on.event(GROUP, "servicelevelobjectives", id="slo-changed")
+@kopf.on.event(GROUP, "releasegates", id="gate-changed")
+@kopf.on.event(GROUP, "changefreezes", id="freeze-changed")
+@kopf.on.event(GROUP, "incidents", id="incident-changed")
+async def resource_changed(
+    event: kopf.RawEvent, body: kopf.Body, resource: kopf.Resource, memo: kopf.Memo, **_: Any
+) -> None:
+    await memo.runtime.controller.resource_event(resource.plural, event.get("type"), body)
+
+
+@kopf.on.event("", "v1", "namespaces", id="namespace-changed")
+def namespace_changed(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    memo.runtime.controller.namespace_event(event.get("type"), body)

@@ -1,0 +1,300 @@
+"""The evaluation cycle: measure every SLO, decide for every workload, report on every resource.
+
+One cycle runs on each tick of the evaluation interval, and also at the exact moment a freeze
+starts or ends, so a freeze holds on time rather than up to an interval late. A cycle gathers the
+queries of all SLOs and gates into one batched evaluation, writes SLO status (only what changed,
+plus a heartbeat), reconciles every workload (the same level-triggered function that the watch
+handlers call), then writes the status of gates, freezes and incidents. Writes run concurrently
+but bounded, so thousands of workloads do not open thousands of connections.
+
+The reaction to a change of a resource (a new freeze, an incident raised) does not wait for the
+next tick: ``resource_changed`` reconciles the workloads it can reach at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from slogate.api.base import WorkloadKind
+from slogate.api.durations import parse_duration
+from slogate.api.incident import RecentDeployment
+from slogate.domain.verdict import Decision
+from slogate.reconcile.ports import (
+    DeploymentHistory,
+    MetricQueries,
+    PrometheusUnavailableError,
+    QueryResult,
+    StatusWriter,
+    Telemetry,
+    WorkloadRef,
+)
+from slogate.reconcile.slos import SloQueries, queries_for, slo_status, status_changed
+from slogate.reconcile.snapshots import freeze_state_at
+from slogate.reconcile.statuses import freeze_status, gate_status, incident_status
+from slogate.reconcile.workloads import Outcome, WorkloadReconciler
+from slogate.reconcile.world import Tracked, World
+
+log = logging.getLogger(__name__)
+
+WorkloadKey = tuple[WorkloadKind, str, str]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CycleSettings:
+    interval: timedelta = timedelta(seconds=10)
+    status_heartbeat: timedelta = timedelta(minutes=1)
+    concurrency: int = 16
+
+
+@dataclass
+class CycleReport:
+    started: datetime
+    seconds: float = 0.0
+    slo_count: int = 0
+    queries: int = 0
+    prometheus_error: str | None = None
+    outcomes: list[Outcome] = field(default_factory=list)
+
+
+async def bounded(limit: int, jobs: Iterable[Callable[[], Awaitable[T]]]) -> list[T | BaseException]:
+    """Run ``jobs`` with at most ``limit`` in flight; a failure is returned, not raised."""
+    semaphore = asyncio.Semaphore(limit)
+
+    async def run(job: Callable[[], Awaitable[T]]) -> T | BaseException:
+        async with semaphore:
+            try:
+                return await job()
+            except Exception as error:
+                # One workload's failure must not stop the others; the caller logs and counts it.
+                return error
+
+    return await asyncio.gather(*(run(job) for job in jobs))
+
+
+class EvaluationCycle:
+    def __init__(
+        self,
+        *,
+        world: World,
+        reconciler: WorkloadReconciler,
+        queries: MetricQueries,
+        statuses: StatusWriter,
+        history: DeploymentHistory,
+        telemetry: Telemetry,
+        clock: Callable[[], datetime],
+        settings: CycleSettings,
+    ) -> None:
+        self._world = world
+        self._reconciler = reconciler
+        self._queries = queries
+        self._statuses = statuses
+        self._history = history
+        self._telemetry = telemetry
+        self._clock = clock
+        self._settings = settings
+        self._decisions: dict[WorkloadKey, Decision] = {}
+        self._recent: dict[WorkloadKey, list[RecentDeployment]] = {}
+        self._wake = asyncio.Event()
+        self.last_report: CycleReport | None = None
+
+    async def run_forever(self) -> None:
+        while True:
+            started = time.monotonic()
+            try:
+                self.last_report = await self.run_once()
+            except Exception:
+                log.exception("evaluation cycle failed; retrying at the next tick")
+                self._telemetry.reconcile_error("cycle")
+            delay = max(0.0, self._settings.interval.total_seconds() - (time.monotonic() - started))
+            boundary = self._next_freeze_change(self._clock())
+            if boundary is not None:
+                delay = min(delay, max(0.0, (boundary - self._clock()).total_seconds()))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    def wake(self) -> None:
+        """Run the next cycle now (e.g. after an SLO's spec changed)."""
+        self._wake.set()
+
+    def _next_freeze_change(self, now: datetime) -> datetime | None:
+        changes = [
+            state.next_change
+            for tracked in self._world.freezes.valid()
+            if (state := freeze_state_at(tracked, now)) is not None and state.next_change is not None
+        ]
+        return min(changes, default=None)
+
+    async def run_once(self) -> CycleReport:
+        now = self._clock()
+        started = time.monotonic()
+        report = CycleReport(started=now)
+        await self._evaluate_slos(now, report)
+        report.outcomes = await self._reconcile_all(now)
+        await self._write_resource_statuses(now)
+        report.seconds = time.monotonic() - started
+        self._telemetry.evaluation(report.seconds, report.slo_count)
+        return report
+
+    def _extra_windows(self, namespace: str) -> tuple[timedelta, ...]:
+        windows = {
+            parse_duration(gate.model.spec.burn_rate_window)
+            for gate in self._world.gates.valid()
+            if gate.model is not None
+            and gate.model.spec.burn_rate_window
+            and gate.namespace in (namespace, self._world.platform_namespace)
+        }
+        return tuple(sorted(windows))
+
+    async def _evaluate_slos(self, now: datetime, report: CycleReport) -> None:
+        plans: list[tuple[Tracked[Any], SloQueries | None]] = [
+            (
+                tracked,
+                queries_for(tracked.model, self._extra_windows(tracked.namespace)) if tracked.model else None,
+            )
+            for tracked in list(self._world.slos.items.values())
+        ]
+        check_queries = {
+            (gate.namespace, gate.name, check.name): check.query
+            for gate in self._world.gates.valid()
+            if gate.model is not None
+            for check in gate.model.spec.checks or ()
+        }
+        wanted = [query for _, plan in plans if plan is not None for query in plan.all()]
+        wanted += list(check_queries.values())
+        results: dict[str, QueryResult] = {}
+        if wanted:
+            try:
+                results = await asyncio.to_thread(self._queries.evaluate, wanted)
+            except PrometheusUnavailableError as error:
+                report.prometheus_error = f"Prometheus is unavailable: {error}"
+                self._telemetry.prometheus_error()
+        report.slo_count, report.queries = len(plans), len(set(wanted))
+        check_values: dict[tuple[str, str], dict[str, float | None]] = {}
+        for (namespace, gate, check), query in check_queries.items():
+            result = results.get(query)
+            check_values.setdefault((namespace, gate), {})[check] = (
+                result.value if result is not None else None
+            )
+        self._reconciler.check_values = check_values
+        self._reconciler.prometheus_outage = report.prometheus_error is not None
+        writes = []
+        for tracked, plan in plans:
+            status = slo_status(
+                tracked=tracked,
+                queries=plan,
+                results=results,
+                prometheus_error=report.prometheus_error,
+                selected=self._world.selected_by(tracked),
+                now=now,
+            )
+            if status_changed(tracked.body.get("status"), status, self._settings.status_heartbeat):
+                writes.append(self._status_writer("servicelevelobjectives", tracked, status))
+                self._world.slos.observe({**tracked.body, "status": status}, deleted=False)
+        await self._run_writes(writes, "slo status")
+
+    def _status_writer(
+        self, plural: str, tracked: Tracked[Any], status: dict[str, Any]
+    ) -> Callable[[], Awaitable[None]]:
+        async def write() -> None:
+            await asyncio.to_thread(
+                self._statuses.patch_status, plural, tracked.namespace, tracked.name, status
+            )
+
+        return write
+
+    async def _run_writes(self, writes: list[Callable[[], Awaitable[None]]], what: str) -> None:
+        for result in await bounded(self._settings.concurrency, writes):
+            if isinstance(result, BaseException):
+                log.warning("writing %s failed: %s", what, result)
+                self._telemetry.reconcile_error(what)
+
+    async def reconcile(self, keys: Iterable[WorkloadKey], now: datetime) -> list[Outcome]:
+        """Reconcile the given workloads concurrently (bounded); failures are logged and counted."""
+
+        def job(key: WorkloadKey) -> Callable[[], Awaitable[Outcome | None]]:
+            return lambda: self._reconciler.reconcile(key, now)
+
+        outcomes: list[Outcome] = []
+        for key, result in zip(
+            keys := list(keys),
+            await bounded(self._settings.concurrency, (job(key) for key in keys)),
+            strict=True,
+        ):
+            if isinstance(result, BaseException):
+                log.warning("reconciling %s/%s/%s failed: %s", *key, result)
+                self._telemetry.reconcile_error("workload")
+            elif result is not None:
+                outcomes.append(result)
+                self._decisions[key] = result.decision
+                if result.recorded:
+                    blocking = result.decision.blocking_reasons
+                    self._telemetry.decision(
+                        key[0].value,
+                        result.decision.enforced_action.value,
+                        blocking[0].check.value if blocking else "none",
+                    )
+        return outcomes
+
+    async def _reconcile_all(self, now: datetime) -> list[Outcome]:
+        keys = list(self._world.workloads)
+        for gone in set(self._decisions) - set(keys):
+            self._decisions.pop(gone, None)
+            self._recent.pop(gone, None)
+        return await self.reconcile(keys, now)
+
+    async def resource_changed(self, namespace: str) -> list[Outcome]:
+        """A gate, freeze or incident changed: decide again, now, for every workload it can reach."""
+        now = self._clock()
+        outcomes = await self.reconcile(
+            (state.key for state in self._world.workloads_in_reach_of(namespace)), now
+        )
+        await self._write_resource_statuses(now)
+        return outcomes
+
+    async def _recent_deployments(self, keys: Iterable[WorkloadKey]) -> None:
+        missing = [key for key in keys if key not in self._recent and key in self._world.workloads]
+
+        def job(key: WorkloadKey) -> Callable[[], Awaitable[list[RecentDeployment]]]:
+            state = self._world.workloads[key]
+            ref = WorkloadRef(state.kind, state.namespace, state.name)
+            return lambda: asyncio.to_thread(self._history.recent_deployments, ref, state.uid)
+
+        for key, result in zip(
+            missing, await bounded(self._settings.concurrency, map(job, missing)), strict=True
+        ):
+            if not isinstance(result, BaseException):
+                self._recent[key] = result
+
+    async def _write_resource_statuses(self, now: datetime) -> None:
+        writes = []
+        for gate in list(self._world.gates.items.values()):
+            status = gate_status(gate, self._world.selected_by(gate), self._decisions, now)
+            if status_changed(gate.body.get("status"), status, self._settings.status_heartbeat):
+                writes.append(self._status_writer("releasegates", gate, status))
+                self._world.gates.observe({**gate.body, "status": status}, deleted=False)
+        for freeze in list(self._world.freezes.items.values()):
+            status = freeze_status(freeze, self._world.selected_by(freeze), self._decisions, now)
+            if status_changed(freeze.body.get("status"), status, self._settings.status_heartbeat):
+                writes.append(self._status_writer("changefreezes", freeze, status))
+                self._world.freezes.observe({**freeze.body, "status": status}, deleted=False)
+        for incident in list(self._world.incidents.items.values()):
+            affected = self._world.selected_by(incident)
+            await self._recent_deployments(state.key for state in affected)
+            status = incident_status(incident, affected, self._decisions, self._recent, now)
+            if status_changed(incident.body.get("status"), status, self._settings.status_heartbeat):
+                writes.append(self._status_writer("incidents", incident, status))
+                self._world.incidents.observe({**incident.body, "status": status}, deleted=False)
+        await self._run_writes(writes, "resource status")
+
+    def forget_history(self, key: WorkloadKey) -> None:
+        """A workload's template changed: its recent deployments must be read again."""
+        self._recent.pop(key, None)

@@ -1,0 +1,81 @@
+"""What slogate writes on a workload to explain a decision, and to remember what it did.
+
+The annotations are the durable record: a person reads them with ``kubectl describe``, Argo CD
+shows them, and a restarted operator reads ``held`` and ``rolled-back-to`` to know which pause is
+its own and which rollback it already made. Nothing here performs I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from slogate.domain.checks import Reason
+from slogate.domain.verdict import Decision
+
+PREFIX = "slogate.dev/"
+HELD_ANNOTATION = PREFIX + "held"
+HELD_SINCE_ANNOTATION = PREFIX + "held-since"
+DECISION_ANNOTATION = PREFIX + "decision"
+REASON_ANNOTATION = PREFIX + "reason"
+DECIDED_AT_ANNOTATION = PREFIX + "decided-at"
+REVISION_ANNOTATION = PREFIX + "revision"
+SLO_STATE_ANNOTATION = PREFIX + "slo-state"
+GATE_ANNOTATION = PREFIX + "gate"
+EXPECTED_CLEAR_ANNOTATION = PREFIX + "expected-clear"
+DRY_RUN_DECISION_ANNOTATION = PREFIX + "dry-run-decision"
+ROLLED_BACK_TO_ANNOTATION = PREFIX + "rolled-back-to"
+MAX_REASON_LENGTH = 2048
+
+
+def timestamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _described(reason: Reason) -> str:
+    return f"{reason.source + ': ' if reason.source else ''}{reason.message}"
+
+
+def explanation(decision: Decision) -> str:
+    """The blocking reasons in one line, or why the workload may proceed. Waived reasons (exempt
+    change types, a break-glass override) are always named: they are the audit trail of a release
+    that went through despite them."""
+    waived = [_described(reason) for reason in decision.reasons if reason.waived]
+    blocking = [_described(reason) for reason in decision.blocking_reasons]
+    text = "; ".join(blocking) if blocking else "all checks pass"
+    if waived:
+        text += "; waived: " + "; ".join(waived)
+    return text if len(text) <= MAX_REASON_LENGTH else text[: MAX_REASON_LENGTH - 1] + "…"
+
+
+def decision_annotations(
+    decision: Decision, revision: str | None, slo_states: dict[str, str], now: datetime
+) -> dict[str, str | None]:
+    """The marker annotations for a decision; None removes an annotation that no longer applies."""
+    gates = sorted({reason.gate for reason in decision.blocking_reasons if reason.gate})
+    return {
+        DECISION_ANNOTATION: decision.enforced_action.value,
+        DRY_RUN_DECISION_ANNOTATION: None if decision.enforced else decision.action.value,
+        REASON_ANNOTATION: explanation(decision),
+        DECIDED_AT_ANNOTATION: timestamp(now),
+        REVISION_ANNOTATION: revision,
+        SLO_STATE_ANNOTATION: ", ".join(f"{name}={state}" for name, state in sorted(slo_states.items()))
+        or None,
+        GATE_ANNOTATION: ", ".join(gates) or None,
+        EXPECTED_CLEAR_ANNOTATION: timestamp(decision.expected_clear_at)
+        if decision.expected_clear_at
+        else None,
+    }
+
+
+def hold_annotations(now: datetime) -> dict[str, str | None]:
+    return {HELD_ANNOTATION: "true", HELD_SINCE_ANNOTATION: timestamp(now)}
+
+
+def release_annotations() -> dict[str, str | None]:
+    return {HELD_ANNOTATION: None, HELD_SINCE_ANNOTATION: None, EXPECTED_CLEAR_ANNOTATION: None}
+
+
+def differs(current: Mapping[str, str], wanted: Mapping[str, str | None]) -> bool:
+    """Whether writing ``wanted`` would change anything but the decision time."""
+    return any(current.get(key) != value for key, value in wanted.items() if key != DECIDED_AT_ANNOTATION)

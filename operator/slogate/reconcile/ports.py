@@ -1,0 +1,120 @@
+"""The ports reconcile acts through: small protocols the adapters implement and tests fake.
+
+Reconcile never imports an adapter; the handlers wire real ones in (kopf ``memo``), and tests of
+the reconcile logic pass fakes of these protocols only. The value types that cross a port live
+here too, so both sides share one definition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from slogate.api.base import WorkloadKind
+from slogate.api.incident import RecentDeployment
+
+Annotations = Mapping[str, str | None]
+"""Marker annotations to write; a None value removes the annotation."""
+
+
+@dataclass(frozen=True)
+class WorkloadRef:
+    kind: WorkloadKind
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.value.lower()}/{self.name} in {self.namespace}"
+
+
+class RollbackRefusedError(Exception):
+    """kubectl rollout undo would refuse too: the message says why, in its words."""
+
+
+@dataclass(frozen=True)
+class RollbackOutcome:
+    from_revision: int
+    to_revision: int
+    target_template_hash: str
+    resource_version: str
+    skipped: bool
+
+
+class WorkloadWriter(Protocol):
+    """Writes on workloads; each returns the resourceVersion its write produced."""
+
+    def set_paused(self, ref: WorkloadRef, paused: bool, annotations: Annotations) -> str: ...
+
+    def annotate(self, ref: WorkloadRef, annotations: Annotations) -> str: ...
+
+    def abort_rollout(self, ref: WorkloadRef, annotations: Annotations) -> str: ...
+
+    def roll_back_deployment(
+        self, ref: WorkloadRef, annotations: Annotations, lift_own_hold: bool, record_target_as: str
+    ) -> RollbackOutcome: ...
+
+
+class EventType(StrEnum):
+    NORMAL = "Normal"
+    WARNING = "Warning"
+
+
+@dataclass(frozen=True)
+class InvolvedObject:
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+    uid: str | None = None
+
+
+class EventRecorder(Protocol):
+    def post(
+        self,
+        regarding: InvolvedObject,
+        *,
+        event_type: EventType,
+        reason: str,
+        action: str,
+        message: str,
+        now: datetime,
+    ) -> None: ...
+
+
+class PrometheusUnavailableError(Exception):
+    """Prometheus could not be reached or answered with a server error."""
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """One query's value: a finite number, or no data (None), or an error message."""
+
+    value: float | None = None
+    error: str | None = None
+
+
+class MetricQueries(Protocol):
+    def evaluate(self, queries: Iterable[str]) -> dict[str, QueryResult]: ...
+
+
+class StatusWriter(Protocol):
+    def patch_status(self, plural: str, namespace: str, name: str, status: Mapping[str, Any]) -> None: ...
+
+
+class DeploymentHistory(Protocol):
+    def recent_deployments(self, ref: WorkloadRef, uid: str, limit: int = 3) -> list[RecentDeployment]: ...
+
+
+class Telemetry(Protocol):
+    """The operator's own metrics: what it decided, how long evaluation took, what failed."""
+
+    def decision(self, workload_kind: str, action: str, reason: str) -> None: ...
+
+    def evaluation(self, seconds: float, slo_count: int) -> None: ...
+
+    def prometheus_error(self) -> None: ...
+
+    def reconcile_error(self, what: str) -> None: ...

@@ -1,0 +1,210 @@
+"""One evaluation of every SLO: which queries to run, and the status each SLO gets from the answers.
+
+The queries of all SLOs are gathered first so the Prometheus port can share identical ones and
+batch the rest; each SLO's status is then built from the answers with the pure budget maths. A
+query that fails, or Prometheus being down, is no data for that window (never zero errors), and the
+status says so in its Ready condition; what a gate does with no data is the gate's onNoData policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slogate.api.base import WorkloadReference
+from slogate.api.durations import format_duration
+from slogate.api.slo import (
+    PolicyAlert,
+    ResolvedQuery,
+    ServiceLevelObjective,
+    ServiceLevelObjectiveStatus,
+    SloState,
+    WindowBurnRate,
+)
+from slogate.domain.alerts import assess_slo, windows_to_measure
+from slogate.domain.budget import Measurement
+from slogate.domain.queries import ResolvedQueries, resolve_queries
+from slogate.reconcile.conditions import previous_conditions, readiness, validity
+from slogate.reconcile.ports import QueryResult
+from slogate.reconcile.world import Tracked, WorkloadState
+
+DECIMALS = 4
+
+
+@dataclass(frozen=True)
+class SloQueries:
+    """The queries one SLO needs this cycle, per window."""
+
+    windows: tuple[tuple[timedelta, ResolvedQueries], ...]
+
+    def all(self) -> Iterable[str]:
+        for _, queries in self.windows:
+            yield queries.error_ratio
+            if queries.request_rate is not None:
+                yield queries.request_rate
+
+
+def queries_for(model: ServiceLevelObjective, extra_windows: tuple[timedelta, ...] = ()) -> SloQueries:
+    spec = model.spec
+    return SloQueries(
+        windows=tuple(
+            (window, resolve_queries(spec.indicator, format_duration(window)))
+            for window in windows_to_measure(spec, extra_windows)
+        )
+    )
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, DECIMALS)
+
+
+def _query_problems(queries: SloQueries, results: Mapping[str, QueryResult]) -> list[str]:
+    return sorted(
+        {
+            f"{query}: {result.error}"
+            for query in queries.all()
+            if (result := results.get(query)) is not None and result.error
+        }
+    )
+
+
+def slo_status(
+    *,
+    tracked: Tracked[ServiceLevelObjective],
+    queries: SloQueries | None,
+    results: Mapping[str, QueryResult],
+    prometheus_error: str | None,
+    selected: Iterable[WorkloadState],
+    now: datetime,
+) -> dict[str, Any]:
+    """The status an SLO gets from this cycle's answers, ready to be written as a merge patch."""
+    previous = previous_conditions(tracked.body)
+    workloads = [WorkloadReference(kind=state.kind, name=state.name) for state in selected]
+    if tracked.model is None or queries is None:
+        invalid = ServiceLevelObjectiveStatus(
+            observed_generation=tracked.generation,
+            state=SloState.INVALID,
+            last_evaluation_time=now,
+            conditions=[
+                validity(
+                    problems=tracked.problems, now=now, generation=tracked.generation, previous=previous
+                ),
+                readiness(
+                    ready=False,
+                    reason="InvalidSpec",
+                    message="not evaluated: the spec is invalid",
+                    now=now,
+                    generation=tracked.generation,
+                    previous=previous,
+                ),
+            ],
+        )
+        return invalid.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+    spec = tracked.model.spec
+
+    def value(query: str | None) -> float | None:
+        if query is None or prometheus_error is not None:
+            return None
+        result = results.get(query)
+        return result.value if result is not None else None
+
+    measurements = tuple(
+        Measurement(
+            window=window, error_ratio=value(resolved.error_ratio), request_rate=value(resolved.request_rate)
+        )
+        for window, resolved in queries.windows
+    )
+    assessment = assess_slo(spec, measurements)
+    problems = _query_problems(queries, results)
+    if prometheus_error is not None:
+        ready = readiness(
+            ready=False,
+            reason="PrometheusUnavailable",
+            message=prometheus_error,
+            now=now,
+            generation=tracked.generation,
+            previous=previous,
+        )
+    elif problems:
+        ready = readiness(
+            ready=False,
+            reason="QueryFailed",
+            message="; ".join(problems),
+            now=now,
+            generation=tracked.generation,
+            previous=previous,
+        )
+    else:
+        ready = readiness(
+            ready=True,
+            reason="Evaluated",
+            message="",
+            now=now,
+            generation=tracked.generation,
+            previous=previous,
+        )
+    status = ServiceLevelObjectiveStatus(
+        observed_generation=tracked.generation,
+        state=assessment.state,
+        sli=_rounded(assessment.sli_percent),
+        error_budget_remaining_percent=_rounded(assessment.budget_remaining_percent),
+        burn_rate=_rounded(assessment.current_burn_rate),
+        burn_rates=[
+            WindowBurnRate(
+                window=format_duration(burn.window),
+                burn_rate=_rounded(burn.burn_rate),
+                error_ratio=_rounded(burn.error_ratio),
+                request_rate=_rounded(burn.request_rate),
+                no_data_reason=burn.no_data.value if burn.no_data is not None else None,
+            )
+            for burn in assessment.windows
+        ],
+        alerts=[
+            PolicyAlert(
+                name=evaluation.policy.name,
+                severity=evaluation.policy.severity,
+                firing=evaluation.firing,
+                burn_rate_threshold=evaluation.policy.burn_rate,
+                long_window=evaluation.policy.long_window,
+                short_window=evaluation.policy.short_window,
+                long_window_burn_rate=_rounded(evaluation.long.burn_rate) if evaluation.long else None,
+                short_window_burn_rate=_rounded(evaluation.short.burn_rate) if evaluation.short else None,
+            )
+            for evaluation in assessment.policies
+        ],
+        resolved_queries=[
+            ResolvedQuery(
+                window=format_duration(window),
+                error_ratio=resolved.error_ratio,
+                request_rate=resolved.request_rate,
+            )
+            for window, resolved in queries.windows
+        ],
+        selected_workloads=workloads,
+        last_evaluation_time=now,
+        conditions=[validity(problems=(), now=now, generation=tracked.generation, previous=previous), ready],
+    )
+    return status.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+def status_changed(
+    current: Mapping[str, Any] | None, wanted: Mapping[str, Any], heartbeat: timedelta
+) -> bool:
+    """Whether to write ``wanted``: something other than the evaluation time changed, or the last
+    written evaluation time is older than ``heartbeat`` (so a stale status is visible as stale)."""
+    if not current:
+        return True
+    ignored = {"lastEvaluationTime"}
+    if any(current.get(key) != value for key, value in wanted.items() if key not in ignored):
+        return True
+    last = current.get("lastEvaluationTime")
+    now = wanted.get("lastEvaluationTime")
+    if not isinstance(last, str) or not isinstance(now, str):
+        return True
+    elapsed = datetime.fromisoformat(now.replace("Z", "+00:00")) - datetime.fromisoformat(
+        last.replace("Z", "+00:00")
+    )
+    return elapsed >= heartbeat

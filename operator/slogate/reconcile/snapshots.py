@@ -1,0 +1,133 @@
+"""From what the World holds to what one decision needs: the inputs of ``domain.verdict.decide``.
+
+SLOs enter as last measured (their status, written by the evaluation cycle); freezes are evaluated
+at ``now`` from their calendar; incidents and gates enter as declared. Scope (which resources reach
+the workload) is the World's answer; this module only converts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from slogate.api.durations import parse_duration
+from slogate.api.freeze import ChangeFreeze
+from slogate.api.gate import NoDataPolicy, ReleaseGate
+from slogate.api.incident import Incident
+from slogate.api.slo import ServiceLevelObjective, SloState
+from slogate.domain.calendar import FreezeState, freeze_state, schedule_from_spec
+from slogate.domain.inputs import (
+    DecisionInput,
+    FreezeSnapshot,
+    GateSnapshot,
+    IncidentSnapshot,
+    SloSnapshot,
+)
+from slogate.domain.scope import selector_matches
+from slogate.reconcile.world import Tracked, WorkloadState, World
+
+CheckValues = Mapping[tuple[str, str], Mapping[str, float | None]]
+"""Extra-check values of each gate, by (namespace, gate name), then check name."""
+
+
+def slo_snapshot(tracked: Tracked[ServiceLevelObjective]) -> SloSnapshot | None:
+    model = tracked.model
+    if model is None:
+        return None
+    status = model.status
+    burn_rates: dict[timedelta, float | None] = {}
+    if status is not None:
+        for window in status.burn_rates:
+            burn_rates[parse_duration(window.window)] = window.burn_rate
+    return SloSnapshot(
+        name=tracked.name,
+        objective=model.spec.objective,
+        window=parse_duration(model.spec.window),
+        state=(status.state if status is not None and status.state is not None else SloState.UNKNOWN),
+        budget_remaining_percent=status.error_budget_remaining_percent if status is not None else None,
+        current_burn_rate=status.burn_rate if status is not None else None,
+        burn_rates=burn_rates,
+    )
+
+
+def freeze_state_at(tracked: Tracked[ChangeFreeze], now: datetime) -> FreezeState | None:
+    model = tracked.model
+    if model is None:
+        return None
+    created_at = tracked.created_at or now
+    return freeze_state(schedule_from_spec(model.spec, created_at), now)
+
+
+def freeze_snapshot(
+    tracked: Tracked[ChangeFreeze], workload_labels: Mapping[str, str], now: datetime
+) -> FreezeSnapshot | None:
+    """The freeze as it applies to one workload; None when the workload is exempt by label."""
+    model = tracked.model
+    state = freeze_state_at(tracked, now)
+    if model is None or state is None:
+        return None
+    exempt = model.spec.exemptions.selector
+    if exempt is not None and selector_matches(exempt, workload_labels):
+        return None
+    return FreezeSnapshot(
+        name=tracked.name,
+        reason=model.spec.reason,
+        state=state,
+        exempt_change_types=frozenset(model.spec.exemptions.change_types),
+    )
+
+
+def incident_snapshot(tracked: Tracked[Incident]) -> IncidentSnapshot | None:
+    model = tracked.model
+    if model is None:
+        return None
+    return IncidentSnapshot(
+        name=tracked.name,
+        title=model.spec.title,
+        severity=model.spec.severity,
+        state=model.spec.state,
+        holds_promotions=model.spec.holds_promotions,
+    )
+
+
+def gate_snapshot(
+    tracked: Tracked[ReleaseGate], check_values: CheckValues, no_data_policy: NoDataPolicy | None = None
+) -> GateSnapshot | None:
+    """The gate as it decides now; ``no_data_policy`` overrides its onNoData (Prometheus outage)."""
+    model = tracked.model
+    if model is None:
+        return None
+    spec = (
+        model.spec if no_data_policy is None else model.spec.model_copy(update={"on_no_data": no_data_policy})
+    )
+    return GateSnapshot(
+        name=tracked.name,
+        spec=spec,
+        check_values=check_values.get((tracked.namespace, tracked.name), {}),
+    )
+
+
+def decision_input(
+    world: World,
+    state: WorkloadState,
+    check_values: CheckValues,
+    now: datetime,
+    no_data_policy: NoDataPolicy | None = None,
+) -> DecisionInput:
+    """Everything the decision for ``state`` at ``now`` depends on."""
+    workload = world.as_workload(state)
+    gates = (gate_snapshot(tracked, check_values, no_data_policy) for tracked in world.gates_for(workload))
+    slos = (slo_snapshot(tracked) for tracked in world.slos_for(workload))
+    freezes = (freeze_snapshot(tracked, state.labels, now) for tracked in world.freezes_for(workload))
+    incidents = (incident_snapshot(tracked) for tracked in world.incidents_for(workload))
+    return DecisionInput(
+        workload=workload,
+        now=now,
+        gates=tuple(gate for gate in gates if gate is not None),
+        slos=tuple(slo for slo in slos if slo is not None),
+        freezes=tuple(freeze for freeze in freezes if freeze is not None),
+        incidents=tuple(incident for incident in incidents if incident is not None),
+        rollout_in_progress=state.rollout_in_progress,
+        currently_held=state.held_by_slogate,
+        change_type=state.change_type,
+    )

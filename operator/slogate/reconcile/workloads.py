@@ -1,0 +1,225 @@
+"""Enforcing a decision on one workload: level-triggered, idempotent, safe to repeat after a crash.
+
+The same function runs when a workload changes, when a resource that reaches it changes, and on
+every evaluation tick. It compares what the decision asks for with what the workload already shows
+(``spec.paused``, slogate's ``held`` and ``rolled-back-to`` annotations, a Rollout's
+``status.abort``) and writes only the difference, so repeating it changes nothing and a restarted
+operator neither loses a hold nor repeats a rollback. It never lifts a pause it did not place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from slogate.api.base import WorkloadKind
+from slogate.api.gate import NoDataPolicy, Verdict
+from slogate.domain.verdict import Decision, decide
+from slogate.reconcile.markers import (
+    ROLLED_BACK_TO_ANNOTATION,
+    decision_annotations,
+    differs,
+    explanation,
+    hold_annotations,
+    release_annotations,
+)
+from slogate.reconcile.ports import (
+    Annotations,
+    EventRecorder,
+    EventType,
+    InvolvedObject,
+    RollbackRefusedError,
+    WorkloadRef,
+    WorkloadWriter,
+)
+from slogate.reconcile.snapshots import CheckValues, decision_input
+from slogate.reconcile.world import WorkloadState, World
+
+API_VERSIONS = {WorkloadKind.DEPLOYMENT: "apps/v1", WorkloadKind.ROLLOUT: "argoproj.io/v1alpha1"}
+
+
+class Action(StrEnum):
+    """What a reconcile writes, beyond the marker annotations."""
+
+    NONE = "None"
+    PAUSE = "Pause"
+    UNPAUSE = "Unpause"
+    ROLL_BACK = "RollBack"
+    ABORT = "Abort"
+
+
+@dataclass(frozen=True)
+class Plan:
+    action: Action
+    note: str = ""
+
+
+def _plan_hold(state: WorkloadState) -> Plan:
+    if state.held_by_slogate:
+        return Plan(Action.NONE)
+    if state.paused:
+        return Plan(Action.NONE, "already paused by someone else; slogate leaves that pause alone")
+    return Plan(Action.PAUSE)
+
+
+def _plan_rollback(state: WorkloadState) -> Plan:
+    if state.kind is WorkloadKind.ROLLOUT:
+        return Plan(Action.NONE, "already aborted") if state.aborted else Plan(Action.ABORT)
+    if state.is_rollback_target:
+        return Plan(Action.NONE, "already rolled back to this template")
+    if state.paused and not state.held_by_slogate:
+        return Plan(Action.NONE, "paused by someone else; kubectl rollout undo refuses a paused Deployment")
+    return Plan(Action.ROLL_BACK)
+
+
+def plan(state: WorkloadState, decision: Decision) -> Plan:
+    """The write that brings the workload in line with the enforced decision."""
+    wanted = decision.enforced_action
+    if wanted is Verdict.HOLD:
+        return _plan_hold(state)
+    if wanted is Verdict.ROLLBACK:
+        return _plan_rollback(state)
+    return Plan(Action.UNPAUSE) if state.held_by_slogate else Plan(Action.NONE)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ref: WorkloadRef
+    decision: Decision
+    action: Action
+    recorded: bool
+    note: str = ""
+
+
+def _event_for(action: Action, decision: Decision) -> tuple[EventType, str]:
+    if action in (Action.PAUSE, Action.ROLL_BACK, Action.ABORT):
+        return EventType.WARNING, {
+            Action.PAUSE: "Held",
+            Action.ROLL_BACK: "RolledBack",
+            Action.ABORT: "Aborted",
+        }[action]
+    if action is Action.UNPAUSE:
+        return EventType.NORMAL, "Released"
+    if not decision.enforced:
+        return EventType.NORMAL, f"DryRun{decision.action.value}"
+    return EventType.NORMAL, f"Decision{decision.enforced_action.value}"
+
+
+class WorkloadReconciler:
+    """Decides and enforces for one workload at a time; one lock per workload serialises triggers."""
+
+    def __init__(
+        self,
+        world: World,
+        workloads: WorkloadWriter,
+        events: EventRecorder,
+        outage_policy: NoDataPolicy = NoDataPolicy.HOLD,
+    ) -> None:
+        self._world = world
+        self._workloads = workloads
+        self._events = events
+        self._outage_policy = outage_policy
+        self._locks: dict[tuple[WorkloadKind, str, str], asyncio.Lock] = {}
+        self.check_values: CheckValues = {}
+        self.prometheus_outage = False
+        """Set by the evaluation cycle while Prometheus cannot be reached: every gate then treats
+        missing data by the operator's outage policy instead of its own onNoData."""
+
+    def decide(self, state: WorkloadState, now: datetime) -> Decision:
+        policy = self._outage_policy if self.prometheus_outage else None
+        return decide(decision_input(self._world, state, self.check_values, now, policy))
+
+    async def reconcile(self, key: tuple[WorkloadKind, str, str], now: datetime) -> Outcome | None:
+        """Bring one workload in line with its decision at ``now``; None when it is gone."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            state = self._world.workloads.get(key)
+            if state is None:
+                self._locks.pop(key, None)
+                return None
+            return await self._enforce(state, now)
+
+    async def _enforce(self, state: WorkloadState, now: datetime) -> Outcome:
+        decision = self.decide(state, now)
+        intended = plan(state, decision)
+        ref = WorkloadRef(state.kind, state.namespace, state.name)
+        slo_states = {
+            tracked.name: (
+                tracked.model.status.state.value
+                if tracked.model and tracked.model.status and tracked.model.status.state
+                else "Unknown"
+            )
+            for tracked in self._world.slos_for(self._world.as_workload(state))
+        }
+        markers: dict[str, str | None] = dict(decision_annotations(decision, state.revision, slo_states, now))
+        action, note = intended.action, intended.note
+        recorded = action is not Action.NONE or differs(state.annotations, markers)
+        if not recorded:
+            return Outcome(ref=ref, decision=decision, action=action, recorded=False, note=note)
+        try:
+            await self._write(state, ref, action, markers, now)
+        except RollbackRefusedError as refused:
+            action, note = Action.NONE, str(refused)
+            await self._write(state, ref, action, markers, now)
+        await self._report(state, decision, action, note, now)
+        return Outcome(ref=ref, decision=decision, action=action, recorded=recorded, note=note)
+
+    async def _write(
+        self,
+        state: WorkloadState,
+        ref: WorkloadRef,
+        action: Action,
+        markers: dict[str, str | None],
+        now: datetime,
+    ) -> None:
+        """Write the action with its markers, then apply the write to the World at once, so a
+        reconcile that runs before the watch event of this write does not repeat it."""
+        paused: bool | None = None
+        written: dict[str, str | None] = dict(markers)
+        if action is Action.PAUSE:
+            paused, written = True, {**markers, **hold_annotations(now)}
+            version = await asyncio.to_thread(self._workloads.set_paused, ref, True, written)
+        elif action is Action.UNPAUSE:
+            paused, written = False, {**markers, **release_annotations()}
+            version = await asyncio.to_thread(self._workloads.set_paused, ref, False, written)
+        elif action is Action.ROLL_BACK:
+            lifted: Annotations = release_annotations() if state.held_by_slogate else {}
+            outcome = await asyncio.to_thread(
+                self._workloads.roll_back_deployment,
+                ref,
+                {**markers, **lifted},
+                state.held_by_slogate,
+                ROLLED_BACK_TO_ANNOTATION,
+            )
+            paused = False if state.held_by_slogate else None
+            written = {**markers, **lifted, ROLLED_BACK_TO_ANNOTATION: outcome.target_template_hash}
+            version = outcome.resource_version
+        elif action is Action.ABORT:
+            version = await asyncio.to_thread(self._workloads.abort_rollout, ref, markers)
+            if state.held_by_slogate:
+                paused, written = False, {**markers, **release_annotations()}
+                version = await asyncio.to_thread(
+                    self._workloads.set_paused, ref, False, release_annotations()
+                )
+        else:
+            version = await asyncio.to_thread(self._workloads.annotate, ref, markers)
+        self._world.record_write(state.key, paused, written, version)
+
+    async def _report(
+        self, state: WorkloadState, decision: Decision, action: Action, note: str, now: datetime
+    ) -> None:
+        event_type, reason = _event_for(action, decision)
+        message = explanation(decision) + (f" ({note})" if note else "")
+        await asyncio.to_thread(
+            self._events.post,
+            InvolvedObject(
+                API_VERSIONS[state.kind], state.kind.value, state.namespace, state.name, state.uid
+            ),
+            event_type=event_type,
+            reason=reason,
+            action=action.value,
+            message=message,
+            now=now,
+        )

@@ -1,0 +1,350 @@
+"""The operator's view of the cluster: every slogate resource, workload and namespace it watches.
+
+The watch handlers feed raw objects in; this module parses them once (through the api models, so an
+invalid object is kept with its problems instead of being acted on) and answers the questions a
+decision needs: which gates, SLOs, freezes and incidents reach a workload. It is a cache of what the
+API server holds, rebuilt from the initial listing after every restart; slogate's own decisions
+live in the cluster (annotations and status), never only here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from slogate.api.base import CHANGE_TYPE_ANNOTATION, ChangeType, Resource, WorkloadKind
+from slogate.api.freeze import ChangeFreeze
+from slogate.api.gate import ReleaseGate
+from slogate.api.incident import Incident
+from slogate.api.slo import ServiceLevelObjective
+from slogate.api.validation import FieldProblem, InvalidResourceError, parse_resource
+from slogate.domain.scope import Workload, governs
+from slogate.reconcile.markers import HELD_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
+
+ModelT = TypeVar("ModelT", bound=Resource)
+POD_TEMPLATE_HASH_LABELS = ("pod-template-hash", "rollouts-pod-template-hash")
+
+
+@dataclass(frozen=True)
+class ObjectKey:
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Tracked(Generic[ModelT]):
+    """A slogate resource as last seen: its model when valid, its problems when not."""
+
+    namespace: str
+    name: str
+    generation: int
+    created_at: datetime | None
+    body: Mapping[str, Any]
+    model: ModelT | None
+    problems: tuple[FieldProblem, ...] = ()
+
+
+@dataclass(frozen=True)
+class WorkloadState:
+    """A Deployment or Rollout as the reconciler needs it, derived from its latest body."""
+
+    kind: WorkloadKind
+    namespace: str
+    name: str
+    uid: str
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    paused: bool
+    template_hash: str
+    revision: str | None
+    rollout_in_progress: bool
+    aborted: bool
+    change_type: ChangeType | None
+    resource_version: str = ""
+
+    @property
+    def key(self) -> tuple[WorkloadKind, str, str]:
+        return (self.kind, self.namespace, self.name)
+
+    @property
+    def held_by_slogate(self) -> bool:
+        """slogate placed the current pause; only such a pause is ever lifted by slogate."""
+        return self.paused and self.annotations.get(HELD_ANNOTATION) == "true"
+
+    @property
+    def is_rollback_target(self) -> bool:
+        """The template is the one slogate rolled back to: rolling back again would undo the fix."""
+        return self.annotations.get(ROLLED_BACK_TO_ANNOTATION) == self.template_hash
+
+
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, int | str) and str(value).lstrip("-").isdigit() else 0
+
+
+def template_hash(template: Mapping[str, Any]) -> str:
+    """A stable digest of a pod template, ignoring the controllers' own hash labels."""
+    metadata = dict(template.get("metadata") or {})
+    labels = {
+        key: value
+        for key, value in (metadata.get("labels") or {}).items()
+        if key not in POD_TEMPLATE_HASH_LABELS
+    }
+    canonical = json.dumps({**template, "metadata": {**metadata, "labels": labels}}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _change_type(template: Mapping[str, Any]) -> ChangeType | None:
+    declared = ((template.get("metadata") or {}).get("annotations") or {}).get(CHANGE_TYPE_ANNOTATION)
+    try:
+        return ChangeType(declared) if declared else None
+    except ValueError:
+        return None
+
+
+def deployment_rolling(body: Mapping[str, Any]) -> bool:
+    """New pods of a changed template have started and the rollout has not completed."""
+    spec, status = body.get("spec") or {}, body.get("status") or {}
+    if _int(status.get("observedGeneration")) < _int((body.get("metadata") or {}).get("generation")):
+        return False
+    replicas = _int(spec.get("replicas", 1))
+    updated = _int(status.get("updatedReplicas"))
+    total = _int(status.get("replicas"))
+    available = _int(status.get("availableReplicas"))
+    return updated > 0 and (updated < replicas or total > updated or available < replicas)
+
+
+def rollout_rolling(body: Mapping[str, Any]) -> bool:
+    """A canary or blue-green of a new revision has pods and is neither promoted nor aborted."""
+    status = body.get("status") or {}
+    current, stable = status.get("currentPodHash"), status.get("stableRS")
+    return bool(current and stable and current != stable and _int(status.get("updatedReplicas")) > 0)
+
+
+def workload_state(kind: WorkloadKind, body: Mapping[str, Any]) -> WorkloadState:
+    metadata = body.get("metadata") or {}
+    spec = body.get("spec") or {}
+    template = spec.get("template") or {}
+    annotations = metadata.get("annotations") or {}
+    if kind is WorkloadKind.DEPLOYMENT:
+        revision = annotations.get("deployment.kubernetes.io/revision")
+        rolling = deployment_rolling(body)
+        aborted = False
+    else:
+        revision = annotations.get("rollout.argoproj.io/revision")
+        rolling = rollout_rolling(body)
+        aborted = bool((body.get("status") or {}).get("abort"))
+    return WorkloadState(
+        kind=kind,
+        namespace=str(metadata.get("namespace", "")),
+        name=str(metadata.get("name", "")),
+        uid=str(metadata.get("uid", "")),
+        labels=dict(metadata.get("labels") or {}),
+        annotations=dict(annotations),
+        paused=bool(spec.get("paused")),
+        template_hash=template_hash(template),
+        revision=revision,
+        rollout_in_progress=rolling,
+        aborted=aborted,
+        change_type=_change_type(template),
+        resource_version=str(metadata.get("resourceVersion", "")),
+    )
+
+
+def is_older(version: str, than: str) -> bool:
+    """Whether resourceVersion ``version`` predates ``than``. The API server's versions are etcd
+    revisions, integers that only grow; anything else is never called older."""
+    return version.isdigit() and than.isdigit() and int(version) < int(than)
+
+
+def _created_at(metadata: Mapping[str, Any]) -> datetime | None:
+    stamp = metadata.get("creationTimestamp")
+    if isinstance(stamp, datetime):
+        return stamp
+    return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")) if stamp else None
+
+
+def track(model_type: type[ModelT], body: Mapping[str, Any]) -> Tracked[ModelT]:
+    metadata = body.get("metadata") or {}
+    model: ModelT | None = None
+    problems: tuple[FieldProblem, ...] = ()
+    try:
+        parsed = parse_resource(body)
+    except InvalidResourceError as error:
+        problems = error.problems
+    else:
+        if isinstance(parsed, model_type):
+            model = parsed
+    return Tracked(
+        namespace=str(metadata.get("namespace", "")),
+        name=str(metadata.get("name", "")),
+        generation=_int(metadata.get("generation")),
+        created_at=_created_at(metadata),
+        body=body,
+        model=model,
+        problems=problems,
+    )
+
+
+@dataclass
+class Collection(Generic[ModelT]):
+    """The tracked objects of one kind, by namespace and name."""
+
+    model_type: type[ModelT]
+    items: dict[ObjectKey, Tracked[ModelT]] = field(default_factory=dict)
+
+    def observe(self, body: Mapping[str, Any], deleted: bool) -> Tracked[ModelT]:
+        tracked = track(self.model_type, body)
+        key = ObjectKey(tracked.namespace, tracked.name)
+        if deleted:
+            self.items.pop(key, None)
+        else:
+            self.items[key] = tracked
+        return tracked
+
+    def get(self, namespace: str, name: str) -> Tracked[ModelT] | None:
+        return self.items.get(ObjectKey(namespace, name))
+
+    def valid(self) -> Iterator[Tracked[ModelT]]:
+        return (tracked for tracked in self.items.values() if tracked.model is not None)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+@dataclass
+class World:
+    """Everything slogate watches, as last seen."""
+
+    platform_namespace: str | None = None
+    slos: Collection[ServiceLevelObjective] = field(default_factory=lambda: Collection(ServiceLevelObjective))
+    gates: Collection[ReleaseGate] = field(default_factory=lambda: Collection(ReleaseGate))
+    freezes: Collection[ChangeFreeze] = field(default_factory=lambda: Collection(ChangeFreeze))
+    incidents: Collection[Incident] = field(default_factory=lambda: Collection(Incident))
+    workloads: dict[tuple[WorkloadKind, str, str], WorkloadState] = field(default_factory=dict)
+    namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def observe_workload(self, kind: WorkloadKind, body: Mapping[str, Any], deleted: bool) -> WorkloadState:
+        """Take in a watched body, unless it is older than what slogate itself has written since."""
+        state = workload_state(kind, body)
+        if deleted:
+            self.workloads.pop(state.key, None)
+            return state
+        known = self.workloads.get(state.key)
+        if known is not None and is_older(state.resource_version, known.resource_version):
+            return known
+        self.workloads[state.key] = state
+        return state
+
+    def record_write(
+        self,
+        key: tuple[WorkloadKind, str, str],
+        paused: bool | None,
+        annotations: Mapping[str, str | None],
+        resource_version: str,
+    ) -> None:
+        """Apply slogate's own write to the cached state at once. The next reconcile may run before
+        the watch event of that write arrives; it must see the write, not repeat it."""
+        state = self.workloads.get(key)
+        if state is None:
+            return
+        merged = {k: v for k, v in {**state.annotations, **annotations}.items() if v is not None}
+        self.workloads[key] = replace(
+            state,
+            annotations=merged,
+            paused=state.paused if paused is None else paused,
+            resource_version=resource_version,
+        )
+
+    def observe_namespace(self, body: Mapping[str, Any], deleted: bool) -> None:
+        metadata = body.get("metadata") or {}
+        name = str(metadata.get("name", ""))
+        if deleted:
+            self.namespace_labels.pop(name, None)
+        else:
+            self.namespace_labels[name] = dict(metadata.get("labels") or {})
+
+    def as_workload(self, state: WorkloadState) -> Workload:
+        return Workload(
+            kind=state.kind,
+            namespace=state.namespace,
+            name=state.name,
+            labels=state.labels,
+            namespace_labels=self.namespace_labels.get(state.namespace, {}),
+        )
+
+    def gates_for(self, workload: Workload) -> list[Tracked[ReleaseGate]]:
+        return [
+            gate
+            for gate in self.gates.valid()
+            if gate.model is not None
+            and governs(gate.namespace, gate.model.spec.selector, None, workload, self.platform_namespace)
+        ]
+
+    def slos_for(self, workload: Workload) -> list[Tracked[ServiceLevelObjective]]:
+        return [
+            slo
+            for slo in self.slos.valid()
+            if slo.model is not None
+            and governs(slo.namespace, slo.model.spec.selector, None, workload, self.platform_namespace)
+        ]
+
+    def freezes_for(self, workload: Workload) -> list[Tracked[ChangeFreeze]]:
+        return [
+            freeze
+            for freeze in self.freezes.valid()
+            if freeze.model is not None
+            and governs(
+                freeze.namespace,
+                freeze.model.spec.selector,
+                freeze.model.spec.namespace_selector,
+                workload,
+                self.platform_namespace,
+            )
+        ]
+
+    def incidents_for(self, workload: Workload) -> list[Tracked[Incident]]:
+        return [
+            incident
+            for incident in self.incidents.valid()
+            if incident.model is not None
+            and governs(
+                incident.namespace,
+                incident.model.spec.affected_selector,
+                incident.model.spec.namespace_selector,
+                workload,
+                self.platform_namespace,
+            )
+        ]
+
+    def selected_by(self, tracked: Tracked[Any]) -> list[WorkloadState]:
+        """The workloads a valid resource reaches, for its status."""
+        model = tracked.model
+        if model is None:
+            return []
+        spec = model.spec
+        selector = getattr(spec, "selector", None) or getattr(spec, "affected_selector", None)
+        namespace_selector = getattr(spec, "namespace_selector", None)
+        return sorted(
+            (
+                state
+                for state in self.workloads.values()
+                if governs(
+                    tracked.namespace,
+                    selector,
+                    namespace_selector,
+                    self.as_workload(state),
+                    self.platform_namespace,
+                )
+            ),
+            key=lambda state: state.key,
+        )
+
+    def workloads_in_reach_of(self, namespace: str) -> list[WorkloadState]:
+        """Every workload a resource in ``namespace`` could reach, before or after a change to it."""
+        if namespace == self.platform_namespace:
+            return list(self.workloads.values())
+        return [state for state in self.workloads.values() if state.namespace == namespace]

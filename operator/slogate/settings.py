@@ -1,0 +1,51 @@
+"""The operator's configuration, from flags or SLOGATE_* environment variables.
+
+One frozen value built once by the CLI and handed to the runtime; nothing reads the environment
+after start-up, so a test can run several operators with different settings side by side.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+
+from slogate.api.gate import NoDataPolicy
+
+
+class LogFormat(StrEnum):
+    PLAIN = "plain"
+    JSON = "json"
+
+
+@dataclass(frozen=True)
+class PrometheusConnection:
+    url: str
+    bearer_token_file: Path | None = None
+    insecure_skip_verify: bool = False
+    timeout_seconds: float = 10.0
+
+    def headers(self) -> dict[str, str]:
+        """Authorization read from the token file (a mounted Secret), fresh on every call."""
+        if self.bearer_token_file is None:
+            return {}
+        return {"Authorization": f"Bearer {self.bearer_token_file.read_text().strip()}"}
+
+
+@dataclass(frozen=True)
+class OperatorSettings:
+    prometheus: PrometheusConnection
+    namespaces: tuple[str, ...] = ()
+    platform_namespace: str | None = None
+    evaluation_interval: timedelta = timedelta(seconds=10)
+    field_manager: str = "slogate"
+    log_format: LogFormat = LogFormat.PLAIN
+    metrics_port: int = 9464
+    health_port: int = 8081
+    instance: str = field(default_factory=socket.gethostname)
+    peering: str | None = None
+    outage_policy: NoDataPolicy = NoDataPolicy.HOLD
+    """What gates do while Prometheus cannot be reached: Hold (default) or Proceed. Missing data
+    never causes a rollback either way."""
