@@ -84,8 +84,12 @@ test: deps lint verify-manifests ## everything: lint, unit, integration, e2e (th
 	hack/pytest.sh tests
 
 .PHONY: run
-run: deps cluster-up ## run the operator against $$KUBECONFIG, or the local cluster when none is set
-	KUBECONFIG=$${KUBECONFIG:-$(KUBECONFIG_LOCAL)} $(VENV)/bin/slogate run
+run: deps ## run the operator against $$KUBECONFIG, or against the local cluster (and a local Prometheus) when none is set
+	hack/run.sh $(ARGS)
+
+.PHONY: bench
+bench: deps ## speed and memory figures on the local cluster with a real Prometheus (name: value unit)
+	$(PY) hack/bench.py
 
 .PHONY: clean
 clean: cluster-down ## stop the cluster and remove local state (not the binary cache)

@@ -20,7 +20,13 @@ import slogate.handlers  # noqa: F401  (importing registers the handlers with ko
 from slogate import __version__
 from slogate.api.durations import parse_duration
 from slogate.api.gate import NoDataPolicy
-from slogate.settings import LogFormat, OperatorSettings, PrometheusConnection
+from slogate.settings import (
+    GrafanaConnection,
+    LogFormat,
+    OperatorSettings,
+    PrometheusConnection,
+    WebhookConnection,
+)
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -32,6 +38,61 @@ def _duration(text: str) -> timedelta:
         return parse_duration(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"{error}; use a duration such as 10s or 1m") from error
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, separator, value = text.partition(":")
+    if not separator or not name.strip():
+        raise argparse.ArgumentTypeError("use the form 'Name: value', e.g. 'X-Team: payments'")
+    return name.strip(), value.strip()
+
+
+def _env_headers() -> list[tuple[str, str]]:
+    try:
+        return [_header(line) for line in (_env("WEBHOOK_HEADERS") or "").splitlines() if line.strip()]
+    except argparse.ArgumentTypeError as error:
+        raise SystemExit(f"slogate: SLOGATE_WEBHOOK_HEADERS: {error}") from error
+
+
+def _add_sink_flags(run: argparse.ArgumentParser) -> None:
+    grafana = run.add_argument_group("Grafana annotations", "post every decision as a Grafana annotation")
+    grafana.add_argument(
+        "--grafana-url",
+        default=_env("GRAFANA_URL"),
+        help="Grafana base URL, e.g. http://grafana.monitoring:3000 (env SLOGATE_GRAFANA_URL); "
+        "off when omitted",
+    )
+    grafana.add_argument(
+        "--grafana-token-file",
+        type=Path,
+        default=_env("GRAFANA_TOKEN_FILE"),
+        help="file holding a Grafana service account token, e.g. a mounted Secret; re-read for every post",
+    )
+    grafana.add_argument(
+        "--grafana-dashboard-uid",
+        default=_env("GRAFANA_DASHBOARD_UID"),
+        help="dashboard to attach the annotations to; organisation-wide annotations when omitted",
+    )
+    webhook = run.add_argument_group("webhook", "POST every decision as JSON to a URL")
+    webhook.add_argument(
+        "--webhook-url",
+        default=_env("WEBHOOK_URL"),
+        help="URL to POST every decision to as JSON (env SLOGATE_WEBHOOK_URL); off when omitted",
+    )
+    webhook.add_argument(
+        "--webhook-token-file",
+        type=Path,
+        default=_env("WEBHOOK_TOKEN_FILE"),
+        help="file holding a bearer token for the webhook, e.g. a mounted Secret; re-read for every post",
+    )
+    webhook.add_argument(
+        "--webhook-header",
+        type=_header,
+        action="append",
+        default=_env_headers(),
+        help="extra header 'Name: value' for the webhook (repeatable; env SLOGATE_WEBHOOK_HEADERS, "
+        "one per line)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,7 +161,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="what gates do while Prometheus cannot be reached: Hold (default) new promotions, or "
         "Proceed; missing data never rolls anything back",
     )
+    _add_sink_flags(run)
     return parser
+
+
+def _grafana(args: argparse.Namespace) -> GrafanaConnection | None:
+    if not args.grafana_url:
+        if args.grafana_token_file or args.grafana_dashboard_uid:
+            raise SystemExit(
+                "slogate run: --grafana-token-file and --grafana-dashboard-uid need --grafana-url"
+            )
+        return None
+    return GrafanaConnection(
+        url=args.grafana_url, token_file=args.grafana_token_file, dashboard_uid=args.grafana_dashboard_uid
+    )
+
+
+def _webhook(args: argparse.Namespace) -> WebhookConnection | None:
+    if not args.webhook_url:
+        if args.webhook_token_file or args.webhook_header:
+            raise SystemExit("slogate run: --webhook-token-file and --webhook-header need --webhook-url")
+        return None
+    return WebhookConnection(
+        url=args.webhook_url, token_file=args.webhook_token_file, headers=tuple(args.webhook_header)
+    )
 
 
 def settings_from(args: argparse.Namespace) -> OperatorSettings:
@@ -121,6 +205,8 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
         health_port=args.health_port,
         peering=args.peering,
         outage_policy=args.on_prometheus_unavailable,
+        grafana=_grafana(args),
+        webhook=_webhook(args),
     )
 
 

@@ -16,11 +16,13 @@ from kubernetes import client, config
 from slogate.adapters.cluster import ClusterReader, StatusPatcher, WorkloadHistory
 from slogate.adapters.events import KubernetesEvents
 from slogate.adapters.prometheus import PrometheusQueries, PrometheusSettings
+from slogate.adapters.sinks import GrafanaAnnotations, WebhookSink
 from slogate.adapters.telemetry import PrometheusTelemetry
 from slogate.adapters.workloads import KubernetesWorkloads
 from slogate.api.base import WorkloadKind
 from slogate.reconcile.controller import Controller
 from slogate.reconcile.cycle import CycleSettings, EvaluationCycle
+from slogate.reconcile.ports import DecisionSink
 from slogate.reconcile.workloads import WorkloadReconciler
 from slogate.reconcile.world import World
 from slogate.settings import OperatorSettings
@@ -64,6 +66,18 @@ class Runtime:
         self.api.close()
 
 
+def decision_sinks(settings: OperatorSettings) -> list[DecisionSink]:
+    """The configured external sinks for decision markers; none unless a URL is set."""
+    sinks: list[DecisionSink] = []
+    if settings.grafana is not None:
+        grafana = settings.grafana
+        sinks.append(GrafanaAnnotations(grafana.url, grafana.token_file, grafana.dashboard_uid))
+    if settings.webhook is not None:
+        webhook = settings.webhook
+        sinks.append(WebhookSink(webhook.url, webhook.token_file, dict(webhook.headers)))
+    return sinks
+
+
 def build_runtime(settings: OperatorSettings) -> Runtime:
     api = api_client()
     prometheus = settings.prometheus
@@ -81,6 +95,7 @@ def build_runtime(settings: OperatorSettings) -> Runtime:
         KubernetesWorkloads(api, field_manager=settings.field_manager),
         KubernetesEvents(api, instance=settings.instance),
         outage_policy=settings.outage_policy,
+        sinks=decision_sinks(settings),
     )
     telemetry = PrometheusTelemetry()
     cycle = EvaluationCycle(

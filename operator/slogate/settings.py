@@ -35,6 +35,24 @@ class PrometheusConnection:
 
 
 @dataclass(frozen=True)
+class GrafanaConnection:
+    """Where decisions are posted as Grafana annotations."""
+
+    url: str
+    token_file: Path | None = None
+    dashboard_uid: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookConnection:
+    """Where every decision is POSTed as JSON."""
+
+    url: str
+    token_file: Path | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class OperatorSettings:
     prometheus: PrometheusConnection
     namespaces: tuple[str, ...] = ()
@@ -49,3 +67,7 @@ class OperatorSettings:
     outage_policy: NoDataPolicy = NoDataPolicy.HOLD
     """What gates do while Prometheus cannot be reached: Hold (default) or Proceed. Missing data
     never causes a rollback either way."""
+    grafana: GrafanaConnection | None = None
+    """Post every decision as a Grafana annotation too; off when None."""
+    webhook: WebhookConnection | None = None
+    """POST every decision as JSON to a webhook too; off when None."""

@@ -87,3 +87,11 @@ def previous_conditions(body: Mapping[str, Any]) -> list[Condition]:
         except ValidationError:
             continue
     return found
+
+
+def as_merge_patch(status: Mapping[str, Any], previous: Any) -> dict[str, Any]:
+    """``status`` as a merge patch over the ``previous`` status: a key the new status no longer has
+    (a measurement that is gone, a window that ended) is set to null, which removes it. Without
+    this the API server would keep the old value, and slogate would read it back as current."""
+    before = previous if isinstance(previous, Mapping) else {}
+    return {**{key: None for key in before if key not in status}, **status}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from slogate.api.gate import Verdict
 from slogate.domain.checks import Reason
 from slogate.domain.verdict import Decision
 
@@ -48,20 +49,27 @@ def explanation(decision: Decision) -> str:
     return text if len(text) <= MAX_REASON_LENGTH else text[: MAX_REASON_LENGTH - 1] + "…"
 
 
+def deciding_gates(decision: Decision) -> tuple[str, ...]:
+    """The ReleaseGates whose rules block the workload, sorted; empty when nothing blocks it."""
+    return tuple(sorted({reason.gate for reason in decision.blocking_reasons if reason.gate}))
+
+
 def decision_annotations(
     decision: Decision, revision: str | None, slo_states: dict[str, str], now: datetime
 ) -> dict[str, str | None]:
-    """The marker annotations for a decision; None removes an annotation that no longer applies."""
-    gates = sorted({reason.gate for reason in decision.blocking_reasons if reason.gate})
+    """The marker annotations for a decision; None removes an annotation that no longer applies.
+    The decision recorded is the one the workload is left at: Resume lifts slogate's hold and
+    leaves it at Proceed, so recording Resume would only be rewritten by the next reconcile."""
+    settled = Verdict.PROCEED if decision.enforced_action is Verdict.RESUME else decision.enforced_action
     return {
-        DECISION_ANNOTATION: decision.enforced_action.value,
+        DECISION_ANNOTATION: settled.value,
         DRY_RUN_DECISION_ANNOTATION: None if decision.enforced else decision.action.value,
         REASON_ANNOTATION: explanation(decision),
         DECIDED_AT_ANNOTATION: timestamp(now),
         REVISION_ANNOTATION: revision,
         SLO_STATE_ANNOTATION: ", ".join(f"{name}={state}" for name, state in sorted(slo_states.items()))
         or None,
-        GATE_ANNOTATION: ", ".join(gates) or None,
+        GATE_ANNOTATION: ", ".join(deciding_gates(decision)) or None,
         EXPECTED_CLEAR_ANNOTATION: timestamp(decision.expected_clear_at)
         if decision.expected_clear_at
         else None,

@@ -84,6 +84,34 @@ class EventRecorder(Protocol):
     ) -> None: ...
 
 
+@dataclass(frozen=True)
+class DecisionMarker:
+    """One recorded decision, as the optional external sinks (Grafana, a webhook) receive it."""
+
+    workload: WorkloadRef
+    decision: str
+    """The enforced verdict: Proceed, Hold, Rollback or Resume."""
+    action: str
+    """What slogate wrote on the workload: None, Pause, Unpause, RollBack or Abort."""
+    event_reason: str
+    """The reason of the Kubernetes Event posted for the decision, e.g. Held or DryRunHold."""
+    reason: str
+    """Why, in one line: the blocking reasons, or why the workload may proceed."""
+    gates: tuple[str, ...]
+    """The ReleaseGates whose rules blocked the workload; empty when nothing blocked it."""
+    revision: str | None
+    time: datetime
+
+
+class DecisionSink(Protocol):
+    """Somewhere outside the cluster that hears of every decision: a dashboard, a chat, an audit log.
+
+    A sink reports its own failures (it logs them) and returns; the reconciler still guards
+    against one that raises, so a failing sink never fails the decision it reports on."""
+
+    def record(self, marker: DecisionMarker) -> None: ...
+
+
 class PrometheusUnavailableError(Exception):
     """Prometheus could not be reached or answered with a server error."""
 

@@ -26,7 +26,7 @@ from slogate.api.slo import (
 from slogate.domain.alerts import assess_slo, windows_to_measure
 from slogate.domain.budget import Measurement
 from slogate.domain.queries import ResolvedQueries, resolve_queries
-from slogate.reconcile.conditions import previous_conditions, readiness, validity
+from slogate.reconcile.conditions import as_merge_patch, previous_conditions, readiness, validity
 from slogate.reconcile.ports import QueryResult
 from slogate.reconcile.world import Tracked, WorkloadState
 
@@ -101,7 +101,9 @@ def slo_status(
                 ),
             ],
         )
-        return invalid.model_dump(by_alias=True, mode="json", exclude_none=True)
+        return as_merge_patch(
+            invalid.model_dump(by_alias=True, mode="json", exclude_none=True), tracked.body.get("status")
+        )
 
     spec = tracked.model.spec
 
@@ -187,7 +189,9 @@ def slo_status(
         last_evaluation_time=now,
         conditions=[validity(problems=(), now=now, generation=tracked.generation, previous=previous), ready],
     )
-    return status.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return as_merge_patch(
+        status.model_dump(by_alias=True, mode="json", exclude_none=True), tracked.body.get("status")
+    )
 
 
 def status_changed(

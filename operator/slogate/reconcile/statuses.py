@@ -20,7 +20,7 @@ from slogate.api.gate import CheckKind, ReleaseGate, ReleaseGateStatus, Verdict,
 from slogate.api.incident import Incident, IncidentStatus, RecentDeployment, TimelineEntry
 from slogate.domain.calendar import FreezeWindow
 from slogate.domain.verdict import Decision
-from slogate.reconcile.conditions import previous_conditions, readiness, validity
+from slogate.reconcile.conditions import as_merge_patch, previous_conditions, readiness, validity
 from slogate.reconcile.snapshots import freeze_state_at
 from slogate.reconcile.world import Tracked, WorkloadState
 
@@ -116,7 +116,7 @@ def gate_status(
         last_evaluation_time=now,
         conditions=_valid_conditions(tracked, now, f"governs {len(verdicts)} workload(s)"),
     )
-    return _dump(status)
+    return as_merge_patch(_dump(status), tracked.body.get("status"))
 
 
 def _window(window: FreezeWindow | None) -> FreezeWindowStatus | None:
@@ -153,7 +153,7 @@ def freeze_status(
         last_evaluation_time=now,
         conditions=_valid_conditions(tracked, now, "in force" if state.active else "not in force"),
     )
-    return _dump(status)
+    return as_merge_patch(_dump(status), tracked.body.get("status"))
 
 
 def _elapsed(start: datetime, end: datetime) -> str | None:
@@ -203,4 +203,4 @@ def incident_status(
         recent_deployments=deployments,
         conditions=_valid_conditions(tracked, now, "open" if spec.state.is_open else "resolved"),
     )
-    return _dump(status)
+    return as_merge_patch(_dump(status), tracked.body.get("status"))

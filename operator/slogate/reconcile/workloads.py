@@ -5,11 +5,17 @@ every evaluation tick. It compares what the decision asks for with what the work
 (``spec.paused``, slogate's ``held`` and ``rolled-back-to`` annotations, a Rollout's
 ``status.abort``) and writes only the difference, so repeating it changes nothing and a restarted
 operator neither loses a hold nor repeats a rollback. It never lifts a pause it did not place.
+
+Every recorded decision is reported as a Kubernetes Event and then handed to the optional
+decision sinks (Grafana annotations, a webhook); a sink that fails is logged and skipped, since
+the annotations on the workload are the durable record and the decision is already enforced.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -19,6 +25,7 @@ from slogate.api.gate import NoDataPolicy, Verdict
 from slogate.domain.verdict import Decision, decide
 from slogate.reconcile.markers import (
     ROLLED_BACK_TO_ANNOTATION,
+    deciding_gates,
     decision_annotations,
     differs,
     explanation,
@@ -27,6 +34,8 @@ from slogate.reconcile.markers import (
 )
 from slogate.reconcile.ports import (
     Annotations,
+    DecisionMarker,
+    DecisionSink,
     EventRecorder,
     EventType,
     InvolvedObject,
@@ -36,6 +45,8 @@ from slogate.reconcile.ports import (
 )
 from slogate.reconcile.snapshots import CheckValues, decision_input
 from slogate.reconcile.world import WorkloadState, World
+
+log = logging.getLogger(__name__)
 
 API_VERSIONS = {WorkloadKind.DEPLOYMENT: "apps/v1", WorkloadKind.ROLLOUT: "argoproj.io/v1alpha1"}
 
@@ -116,10 +127,12 @@ class WorkloadReconciler:
         workloads: WorkloadWriter,
         events: EventRecorder,
         outage_policy: NoDataPolicy = NoDataPolicy.HOLD,
+        sinks: Sequence[DecisionSink] = (),
     ) -> None:
         self._world = world
         self._workloads = workloads
         self._events = events
+        self._sinks = tuple(sinks)
         self._outage_policy = outage_policy
         self._locks: dict[tuple[WorkloadKind, str, str], asyncio.Lock] = {}
         self.check_values: CheckValues = {}
@@ -177,6 +190,8 @@ class WorkloadReconciler:
         """Write the action with its markers, then apply the write to the World at once, so a
         reconcile that runs before the watch event of this write does not repeat it."""
         paused: bool | None = None
+        rolled_back_to: str | None = None
+        aborted: bool | None = None
         written: dict[str, str | None] = dict(markers)
         if action is Action.PAUSE:
             paused, written = True, {**markers, **hold_annotations(now)}
@@ -195,9 +210,11 @@ class WorkloadReconciler:
             )
             paused = False if state.held_by_slogate else None
             written = {**markers, **lifted, ROLLED_BACK_TO_ANNOTATION: outcome.target_template_hash}
+            rolled_back_to = outcome.target_template_hash
             version = outcome.resource_version
         elif action is Action.ABORT:
             version = await asyncio.to_thread(self._workloads.abort_rollout, ref, markers)
+            aborted = True
             if state.held_by_slogate:
                 paused, written = False, {**markers, **release_annotations()}
                 version = await asyncio.to_thread(
@@ -205,7 +222,9 @@ class WorkloadReconciler:
                 )
         else:
             version = await asyncio.to_thread(self._workloads.annotate, ref, markers)
-        self._world.record_write(state.key, paused, written, version)
+        self._world.record_write(
+            state.key, paused, written, version, rolled_back_to=rolled_back_to, aborted=aborted
+        )
 
     async def _report(
         self, state: WorkloadState, decision: Decision, action: Action, note: str, now: datetime
@@ -223,3 +242,24 @@ class WorkloadReconciler:
             message=message,
             now=now,
         )
+        marker = DecisionMarker(
+            workload=WorkloadRef(state.kind, state.namespace, state.name),
+            decision=decision.enforced_action.value,
+            action=action.value,
+            event_reason=reason,
+            reason=message,
+            gates=deciding_gates(decision),
+            revision=state.revision,
+            time=now,
+        )
+        await asyncio.gather(*(self._record(sink, marker) for sink in self._sinks))
+
+    @staticmethod
+    async def _record(sink: DecisionSink, marker: DecisionMarker) -> None:
+        """One sink, in a thread; whatever it raises is logged, never passed on to the reconcile."""
+        try:
+            await asyncio.to_thread(sink.record, marker)
+        except Exception:
+            log.exception(
+                "decision sink %s failed to record %s for %s", sink, marker.decision, marker.workload
+            )

@@ -245,9 +245,13 @@ class World:
         paused: bool | None,
         annotations: Mapping[str, str | None],
         resource_version: str,
+        *,
+        rolled_back_to: str | None = None,
+        aborted: bool | None = None,
     ) -> None:
         """Apply slogate's own write to the cached state at once. The next reconcile may run before
-        the watch event of that write arrives; it must see the write, not repeat it."""
+        the watch event of that write arrives; it must see the write, not repeat it: a rollback
+        replaced the template (``rolled_back_to``, its hash), an abort set ``status.abort``."""
         state = self.workloads.get(key)
         if state is None:
             return
@@ -256,6 +260,8 @@ class World:
             state,
             annotations=merged,
             paused=state.paused if paused is None else paused,
+            template_hash=state.template_hash if rolled_back_to is None else rolled_back_to,
+            aborted=state.aborted if aborted is None else aborted,
             resource_version=resource_version,
         )
 
