@@ -97,7 +97,7 @@ def test_a_canary_that_starts_burning_mid_rollout_is_aborted(
     apply(cluster, gate("shop", app="shop", during_rollout="Rollback"), namespace)
     apply(cluster, canary_rollout("shop", "registry.example/shop:1"), namespace)
     wait_until(
-        lambda: status_of(cluster, "rollout", "shop", namespace).get("phase") == "Healthy", 60, "shop:1"
+        lambda: status_of(cluster, "rollout", "shop", namespace).get("phase") == "Healthy", 120, "shop:1"
     )
 
     merge_patch(cluster, "rollout", "shop", namespace, image_patch("registry.example/shop:2"))

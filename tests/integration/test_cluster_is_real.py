@@ -55,7 +55,7 @@ def test_canary_rollout_advances_a_step_and_obeys_spec_paused(cluster: Cluster, 
     apply(cluster, canary_rollout("shop", "registry.example/shop:1"), namespace)
     wait_until(
         lambda: get(cluster, "rollout", "shop", namespace).get("status", {}).get("phase") == "Healthy",
-        90,
+        120,
         "the first revision of the Rollout to be Healthy",
     )
 

@@ -266,7 +266,8 @@ def test_the_reconciler_records_every_decision_in_every_sink_despite_a_broken_on
         "namespace": "shop",
         "uid": "u-1",
         "resourceVersion": "1",
-        "annotations": {"deployment.kubernetes.io/revision": "2"},
+        # A decision slogate recorded before: the new one (Proceed) is a change worth recording.
+        "annotations": {"deployment.kubernetes.io/revision": "2", "slogate.dev/decision": "Hold"},
     }
     state = world.observe_workload(WorkloadKind.DEPLOYMENT, body, deleted=False)
     events = ListedEvents()

@@ -130,7 +130,7 @@ def test_hold_release_and_abort_a_canary_rollout(
     apply(cluster, canary_rollout("pay", "registry.example/pay:1"), namespace)
     wait_until(
         lambda: get(cluster, "rollout", "pay", namespace).get("status", {}).get("phase") == "Healthy",
-        60,
+        120,
         "pay:1 Healthy",
     )
     ref = WorkloadRef(WorkloadKind.ROLLOUT, namespace, "pay")

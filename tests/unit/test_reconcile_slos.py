@@ -274,10 +274,27 @@ def test_status_changed() -> None:
             True,
         ),
         ({"a": 1}, {"a": 1, "lastEvaluationTime": "2026-05-01T12:00:01Z"}, True),
+        # A field the server still has and the new status dropped must be removed: a change.
         (
             {"a": 1, "b": 2, "lastEvaluationTime": "2026-05-01T12:00:00Z"},
             {"a": 1, "lastEvaluationTime": "2026-05-01T12:00:01Z"},
+            True,
+        ),
+        # Measured numbers within 2% are noise, not news; beyond it they are written.
+        (
+            {"a": 4.0, "lastEvaluationTime": "2026-05-01T12:00:00Z"},
+            {"a": 4.05, "lastEvaluationTime": "2026-05-01T12:00:01Z"},
             False,
+        ),
+        (
+            {"a": 4.0, "lastEvaluationTime": "2026-05-01T12:00:00Z"},
+            {"a": 4.2, "lastEvaluationTime": "2026-05-01T12:00:01Z"},
+            True,
+        ),
+        (
+            {"a": True, "lastEvaluationTime": "2026-05-01T12:00:00Z"},
+            {"a": False, "lastEvaluationTime": "2026-05-01T12:00:01Z"},
+            True,
         ),
         (
             {"a": 1, "lastEvaluationTime": "2026-05-01T12:00:00+00:00"},

@@ -300,7 +300,6 @@ def setup(
 
 
 SCENARIOS: dict[str, tuple[WorkloadKind, dict[str, Any], str]] = {
-    "nothing-applies": (D, {}, "annotate"),
     "freeze-holds-deployment": (D, {"resources": (FREEZE_2H,)}, "set_paused"),
     "freeze-holds-rollout": (R, {"resources": (FREEZE_2H,)}, "set_paused"),
     "incident-holds": (D, {"resources": (P1_INCIDENT,)}, "set_paused"),
@@ -441,8 +440,18 @@ def test_a_freeze_that_has_not_started_does_not_hold() -> None:
     world = setup(resources=(future,))
     outcome = world.run()
     assert outcome.action is Action.NONE
-    assert world.workloads.methods == ["annotate"]
-    assert world.annotations[DECISION_ANNOTATION] == "Proceed"
+    assert outcome.recorded is False
+    assert world.workloads.methods == []
+    assert world.events.posted == []
+
+
+def test_an_untouched_workload_free_to_proceed_gets_no_marker() -> None:
+    world = setup()
+    outcome = world.run()
+    assert outcome.decision.action is Verdict.PROCEED
+    assert outcome.recorded is False
+    assert world.workloads.methods == []
+    assert world.events.posted == []
 
 
 def test_a_dry_run_gate_records_the_decision_without_pausing() -> None:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from slogate.api.base import ChangeType, WorkloadKind
 from slogate.reconcile.markers import HELD_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
+from slogate.reconcile.reach import compute_reach
 from slogate.reconcile.world import (
     POD_TEMPLATE_HASH_LABELS,
     World,
@@ -565,23 +566,50 @@ def test_invalid_resources_reach_nothing(world: World) -> None:
     assert tracked.model is None
     assert any("timeZone" in problem.field for problem in tracked.problems)
     assert world.freezes_for(keys(world, "shop", "checkout")) == []
-    assert world.selected_by(tracked) == []
+    assert compute_reach(world).selected_by("freeze", tracked) == []
 
 
 def test_selected_by(world: World) -> None:
     platform = world.freezes.observe(
         freeze_body("prod", PLATFORM, namespaceSelector={"matchLabels": {"env": "prod"}}), False
     )
-    assert [s.key for s in world.selected_by(platform)] == [
+    assert [s.key for s in compute_reach(world).selected_by("freeze", platform)] == [
         (DEPLOYMENT, "shop", "checkout"),
         (ROLLOUT, "shop", "payments"),
     ]
     incident = world.incidents.observe(
         incident_body("p1", "shop", affectedSelector={"matchLabels": CHECKOUT}), False
     )
-    assert [s.key for s in world.selected_by(incident)] == [(DEPLOYMENT, "shop", "checkout")]
+    assert [s.key for s in compute_reach(world).selected_by("incident", incident)] == [
+        (DEPLOYMENT, "shop", "checkout")
+    ]
     gate = world.gates.observe(gate_body("all", "blog"), False)
-    assert [s.key for s in world.selected_by(gate)] == [(DEPLOYMENT, "blog", "web")]
+    assert [s.key for s in compute_reach(world).selected_by("gate", gate)] == [(DEPLOYMENT, "blog", "web")]
+
+
+def test_the_cycle_index_answers_exactly_as_scope_does(world: World) -> None:
+    """compute_reach skips pairs through a label index; it must never change who reaches whom."""
+    world.gates.observe(gate_body("checkout", "shop", selector={"matchLabels": CHECKOUT}), False)
+    world.gates.observe(gate_body("everything", "shop"), False)
+    world.slos.observe(slo_body("checkout", "shop", selector={"matchLabels": CHECKOUT}), False)
+    world.freezes.observe(
+        freeze_body("prod", PLATFORM, namespaceSelector={"matchLabels": {"env": "prod"}}), False
+    )
+    world.freezes.observe(
+        freeze_body("reach", "shop", namespaceSelector={"matchLabels": {"env": "dev"}}), False
+    )
+    world.incidents.observe(
+        incident_body("p1", PLATFORM, affectedSelector={"matchLabels": CHECKOUT}, namespaceSelector={}), False
+    )
+    world.incidents.observe(incident_body("blog", "blog", affectedSelector={}), False)
+    reach = compute_reach(world)
+    for state in world.workloads.values():
+        workload = world.as_workload(state)
+        found = reach.for_workload(state.key)
+        assert names(found.gates) == names(world.gates_for(workload))
+        assert names(found.slos) == names(world.slos_for(workload))
+        assert names(found.freezes) == names(world.freezes_for(workload))
+        assert names(found.incidents) == names(world.incidents_for(workload))
 
 
 def test_workloads_in_reach_of(world: World) -> None:

@@ -13,6 +13,7 @@ calendar units that follow the wall clock across daylight-saving changes, while 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -55,6 +56,7 @@ def _components(text: str) -> list[tuple[int, str]]:
     return [(int(number), unit) for number, unit in _COMPONENT_RE.findall(text)]
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_duration(text: str) -> timedelta:
     """Exact length of a duration (``1d`` = 24 h). Raises ValueError naming the bad value."""
     seconds = sum(number * DURATION_UNITS_SECONDS[unit] for number, unit in _components(text))

@@ -17,13 +17,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from slogate.api.base import WorkloadKind
-from slogate.api.durations import parse_duration
+from slogate.api.durations import format_duration, parse_duration
 from slogate.api.incident import RecentDeployment
 from slogate.domain.verdict import Decision
 from slogate.reconcile.ports import (
@@ -35,11 +35,12 @@ from slogate.reconcile.ports import (
     Telemetry,
     WorkloadRef,
 )
+from slogate.reconcile.reach import Reach, compute_reach
 from slogate.reconcile.slos import SloQueries, queries_for, slo_status, status_changed
 from slogate.reconcile.snapshots import freeze_state_at
 from slogate.reconcile.statuses import freeze_status, gate_status, incident_status
 from slogate.reconcile.workloads import Outcome, WorkloadReconciler
-from slogate.reconcile.world import Tracked, World
+from slogate.reconcile.world import Collection, ObjectKey, Tracked, World
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,12 @@ class CycleReport:
     queries: int = 0
     prometheus_error: str | None = None
     outcomes: list[Outcome] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)
+    """Seconds spent in each phase, to tell a slow Prometheus from a slow API server."""
+
+    def describe(self) -> str:
+        phases = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in self.phases.items())
+        return f"{self.slo_count} SLOs, {self.queries} queries, {len(self.outcomes)} workloads: {phases}"
 
 
 async def bounded(limit: int, jobs: Iterable[Callable[[], Awaitable[T]]]) -> list[T | BaseException]:
@@ -101,6 +108,7 @@ class EvaluationCycle:
         self._clock = clock
         self._settings = settings
         self._decisions: dict[WorkloadKey, Decision] = {}
+        self._published: dict[tuple[str, ObjectKey], Mapping[str, Any]] = {}
         self._recent: dict[WorkloadKey, list[RecentDeployment]] = {}
         self._wake = asyncio.Event()
         self.last_report: CycleReport | None = None
@@ -137,28 +145,43 @@ class EvaluationCycle:
         now = self._clock()
         started = time.monotonic()
         report = CycleReport(started=now)
-        await self._evaluate_slos(now, report)
-        report.outcomes = await self._reconcile_all(now)
-        await self._write_resource_statuses(now)
+        await self._evaluate_slos(now, report, compute_reach(self._world))
+        reach = compute_reach(self._world)
+        mark = time.monotonic()
+        report.outcomes = await self._reconcile_all(now, reach)
+        report.phases["workloads"] = time.monotonic() - mark
+        mark = time.monotonic()
+        await self._write_resource_statuses(now, reach)
+        report.phases["resource status"] = time.monotonic() - mark
         report.seconds = time.monotonic() - started
         self._telemetry.evaluation(report.seconds, report.slo_count)
+        if report.seconds > self._settings.interval.total_seconds():
+            log.warning(
+                "evaluation took %.2f s, longer than the %s interval (%s)",
+                report.seconds,
+                format_duration(self._settings.interval),
+                report.describe(),
+            )
         return report
 
-    def _extra_windows(self, namespace: str) -> tuple[timedelta, ...]:
-        windows = {
-            parse_duration(gate.model.spec.burn_rate_window)
-            for gate in self._world.gates.valid()
-            if gate.model is not None
-            and gate.model.spec.burn_rate_window
-            and gate.namespace in (namespace, self._world.platform_namespace)
-        }
-        return tuple(sorted(windows))
+    def _gate_windows(self) -> dict[str, tuple[timedelta, ...]]:
+        """Per namespace, the burnRateWindows its gates ask for: their SLOs must measure them too."""
+        windows: dict[str, set[timedelta]] = {}
+        for gate in self._world.gates.valid():
+            if gate.model is not None and gate.model.spec.burn_rate_window:
+                windows.setdefault(gate.namespace, set()).add(
+                    parse_duration(gate.model.spec.burn_rate_window)
+                )
+        return {namespace: tuple(sorted(found)) for namespace, found in windows.items()}
 
-    async def _evaluate_slos(self, now: datetime, report: CycleReport) -> None:
+    async def _evaluate_slos(self, now: datetime, report: CycleReport, reach: Reach) -> None:
+        gate_windows = self._gate_windows()
         plans: list[tuple[Tracked[Any], SloQueries | None]] = [
             (
                 tracked,
-                queries_for(tracked.model, self._extra_windows(tracked.namespace)) if tracked.model else None,
+                queries_for(tracked.model, gate_windows.get(tracked.namespace, ()))
+                if tracked.model
+                else None,
             )
             for tracked in list(self._world.slos.items.values())
         ]
@@ -171,12 +194,15 @@ class EvaluationCycle:
         wanted = [query for _, plan in plans if plan is not None for query in plan.all()]
         wanted += list(check_queries.values())
         results: dict[str, QueryResult] = {}
+        mark = time.monotonic()
         if wanted:
             try:
                 results = await asyncio.to_thread(self._queries.evaluate, wanted)
             except PrometheusUnavailableError as error:
                 report.prometheus_error = f"Prometheus is unavailable: {error}"
                 self._telemetry.prometheus_error()
+        report.phases["prometheus"] = time.monotonic() - mark
+        mark = time.monotonic()
         report.slo_count, report.queries = len(plans), len(set(wanted))
         check_values: dict[tuple[str, str], dict[str, float | None]] = {}
         for (namespace, gate, check), query in check_queries.items():
@@ -193,13 +219,26 @@ class EvaluationCycle:
                 queries=plan,
                 results=results,
                 prometheus_error=report.prometheus_error,
-                selected=self._world.selected_by(tracked),
+                selected=reach.selected_by("slo", tracked),
                 now=now,
             )
-            if status_changed(tracked.body.get("status"), status, self._settings.status_heartbeat):
-                writes.append(self._status_writer("servicelevelobjectives", tracked, status))
-                self._world.slos.observe({**tracked.body, "status": status}, deleted=False)
+            writes += self._publish("servicelevelobjectives", self._world.slos, tracked, status)
         await self._run_writes(writes, "slo status")
+        report.phases["slo status"] = time.monotonic() - mark
+
+    def _publish(
+        self, plural: str, collection: Collection[Any], tracked: Tracked[Any], status: dict[str, Any]
+    ) -> list[Callable[[], Awaitable[None]]]:
+        """Take a fresh status into the World at once (decisions use it), and return the write
+        that publishes it when it differs enough from what the server last received."""
+        key = (plural, ObjectKey(tracked.namespace, tracked.name))
+        published = self._published.get(key, tracked.body.get("status"))
+        collection.observe({**tracked.body, "status": status}, deleted=False)
+        if not status_changed(published, status, self._settings.status_heartbeat):
+            return []
+        patch = {**{field: None for field in published or {} if status.get(field) is None}, **status}
+        self._published[key] = {field: value for field, value in status.items() if value is not None}
+        return [self._status_writer(plural, tracked, patch)]
 
     def _status_writer(
         self, plural: str, tracked: Tracked[Any], status: dict[str, Any]
@@ -217,11 +256,14 @@ class EvaluationCycle:
                 log.warning("writing %s failed: %s", what, result)
                 self._telemetry.reconcile_error(what)
 
-    async def reconcile(self, keys: Iterable[WorkloadKey], now: datetime) -> list[Outcome]:
+    async def reconcile(
+        self, keys: Iterable[WorkloadKey], now: datetime, reach: Reach | None = None
+    ) -> list[Outcome]:
         """Reconcile the given workloads concurrently (bounded); failures are logged and counted."""
 
         def job(key: WorkloadKey) -> Callable[[], Awaitable[Outcome | None]]:
-            return lambda: self._reconciler.reconcile(key, now)
+            in_reach = reach.for_workload(key) if reach is not None else None
+            return lambda: self._reconciler.reconcile(key, now, in_reach)
 
         outcomes: list[Outcome] = []
         for key, result in zip(
@@ -244,20 +286,20 @@ class EvaluationCycle:
                     )
         return outcomes
 
-    async def _reconcile_all(self, now: datetime) -> list[Outcome]:
+    async def _reconcile_all(self, now: datetime, reach: Reach) -> list[Outcome]:
         keys = list(self._world.workloads)
         for gone in set(self._decisions) - set(keys):
             self._decisions.pop(gone, None)
             self._recent.pop(gone, None)
-        return await self.reconcile(keys, now)
+        return await self.reconcile(keys, now, reach)
 
     async def resource_changed(self, namespace: str) -> list[Outcome]:
         """A gate, freeze or incident changed: decide again, now, for every workload it can reach."""
         now = self._clock()
-        outcomes = await self.reconcile(
-            (state.key for state in self._world.workloads_in_reach_of(namespace)), now
-        )
-        await self._write_resource_statuses(now)
+        reach = compute_reach(self._world)
+        keys = [state.key for state in self._world.workloads_in_reach_of(namespace)]
+        outcomes = await self.reconcile(keys, now, reach)
+        await self._write_resource_statuses(now, reach)
         return outcomes
 
     async def _recent_deployments(self, keys: Iterable[WorkloadKey]) -> None:
@@ -274,25 +316,19 @@ class EvaluationCycle:
             if not isinstance(result, BaseException):
                 self._recent[key] = result
 
-    async def _write_resource_statuses(self, now: datetime) -> None:
+    async def _write_resource_statuses(self, now: datetime, reach: Reach) -> None:
         writes = []
         for gate in list(self._world.gates.items.values()):
-            status = gate_status(gate, self._world.selected_by(gate), self._decisions, now)
-            if status_changed(gate.body.get("status"), status, self._settings.status_heartbeat):
-                writes.append(self._status_writer("releasegates", gate, status))
-                self._world.gates.observe({**gate.body, "status": status}, deleted=False)
+            status = gate_status(gate, reach.selected_by("gate", gate), self._decisions, now)
+            writes += self._publish("releasegates", self._world.gates, gate, status)
         for freeze in list(self._world.freezes.items.values()):
-            status = freeze_status(freeze, self._world.selected_by(freeze), self._decisions, now)
-            if status_changed(freeze.body.get("status"), status, self._settings.status_heartbeat):
-                writes.append(self._status_writer("changefreezes", freeze, status))
-                self._world.freezes.observe({**freeze.body, "status": status}, deleted=False)
+            status = freeze_status(freeze, reach.selected_by("freeze", freeze), self._decisions, now)
+            writes += self._publish("changefreezes", self._world.freezes, freeze, status)
         for incident in list(self._world.incidents.items.values()):
-            affected = self._world.selected_by(incident)
+            affected = reach.selected_by("incident", incident)
             await self._recent_deployments(state.key for state in affected)
             status = incident_status(incident, affected, self._decisions, self._recent, now)
-            if status_changed(incident.body.get("status"), status, self._settings.status_heartbeat):
-                writes.append(self._status_writer("incidents", incident, status))
-                self._world.incidents.observe({**incident.body, "status": status}, deleted=False)
+            writes += self._publish("incidents", self._world.incidents, incident, status)
         await self._run_writes(writes, "resource status")
 
     def forget_history(self, key: WorkloadKey) -> None:

@@ -8,6 +8,7 @@ status says so in its Ready condition; what a gate does with no data is the gate
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -194,15 +195,45 @@ def slo_status(
     )
 
 
+RELATIVE_TOLERANCE = 0.02
+ABSOLUTE_TOLERANCE = 1e-3
+INFORMATIONAL_FIELDS = frozenset({"requestRate"})
+"""Reported, but their change alone is not worth a write: a young series' long-window request rate
+moves every cycle while the burn rate it explains stands still."""
+
+
+def _same(before: Any, after: Any) -> bool:
+    """Equal, with measured numbers compared within 2% (their noise is not news)."""
+    if isinstance(before, bool) or isinstance(after, bool):
+        return before is after
+    if isinstance(before, int | float) and isinstance(after, int | float):
+        return math.isclose(before, after, rel_tol=RELATIVE_TOLERANCE, abs_tol=ABSOLUTE_TOLERANCE)
+    if isinstance(before, Mapping) and isinstance(after, Mapping):
+        keys = {
+            key
+            for key, value in {**before, **after}.items()
+            if value is not None and key not in INFORMATIONAL_FIELDS
+        }
+        return all(_same(before.get(key), after.get(key)) for key in keys)
+    if isinstance(before, list) and isinstance(after, list):
+        return len(before) == len(after) and all(_same(b, a) for b, a in zip(before, after, strict=True))
+    return bool(before == after)
+
+
 def status_changed(
     current: Mapping[str, Any] | None, wanted: Mapping[str, Any], heartbeat: timedelta
 ) -> bool:
-    """Whether to write ``wanted``: something other than the evaluation time changed, or the last
-    written evaluation time is older than ``heartbeat`` (so a stale status is visible as stale)."""
+    """Whether to write ``wanted`` over the ``current`` status on the server: something other than
+    the evaluation time changed (numbers by more than 2%), or the last written evaluation time is
+    older than ``heartbeat`` (so a stale status is visible as stale). The operator decides on the
+    fresh values either way; this only spares the API server a write per SLO per cycle."""
     if not current:
         return True
     ignored = {"lastEvaluationTime"}
-    if any(current.get(key) != value for key, value in wanted.items() if key not in ignored):
+    if not _same(
+        {key: value for key, value in current.items() if key not in ignored},
+        {key: value for key, value in wanted.items() if key not in ignored},
+    ):
         return True
     last = current.get("lastEvaluationTime")
     now = wanted.get("lastEvaluationTime")

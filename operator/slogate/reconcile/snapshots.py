@@ -24,6 +24,7 @@ from slogate.domain.inputs import (
     SloSnapshot,
 )
 from slogate.domain.scope import selector_matches
+from slogate.reconcile.reach import InReach
 from slogate.reconcile.world import Tracked, WorkloadState, World
 
 CheckValues = Mapping[tuple[str, str], Mapping[str, float | None]]
@@ -108,20 +109,22 @@ def gate_snapshot(
 
 
 def decision_input(
+    *,
     world: World,
     state: WorkloadState,
+    reach: InReach,
     check_values: CheckValues,
     now: datetime,
     no_data_policy: NoDataPolicy | None = None,
 ) -> DecisionInput:
-    """Everything the decision for ``state`` at ``now`` depends on."""
-    workload = world.as_workload(state)
-    gates = (gate_snapshot(tracked, check_values, no_data_policy) for tracked in world.gates_for(workload))
-    slos = (slo_snapshot(tracked) for tracked in world.slos_for(workload))
-    freezes = (freeze_snapshot(tracked, state.labels, now) for tracked in world.freezes_for(workload))
-    incidents = (incident_snapshot(tracked) for tracked in world.incidents_for(workload))
+    """Everything the decision for ``state`` at ``now`` depends on; ``reach`` holds the resources
+    that reach it."""
+    gates = (gate_snapshot(tracked, check_values, no_data_policy) for tracked in reach.gates)
+    slos = (slo_snapshot(tracked) for tracked in reach.slos)
+    freezes = (freeze_snapshot(tracked, state.labels, now) for tracked in reach.freezes)
+    incidents = (incident_snapshot(tracked) for tracked in reach.incidents)
     return DecisionInput(
-        workload=workload,
+        workload=world.as_workload(state),
         now=now,
         gates=tuple(gate for gate in gates if gate is not None),
         slos=tuple(slo for slo in slos if slo is not None),

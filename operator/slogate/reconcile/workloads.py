@@ -21,9 +21,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from slogate.api.base import WorkloadKind
-from slogate.api.gate import NoDataPolicy, Verdict
+from slogate.api.gate import CheckKind, NoDataPolicy, Verdict
 from slogate.domain.verdict import Decision, decide
 from slogate.reconcile.markers import (
+    DECISION_ANNOTATION,
     ROLLED_BACK_TO_ANNOTATION,
     deciding_gates,
     decision_annotations,
@@ -43,6 +44,7 @@ from slogate.reconcile.ports import (
     WorkloadRef,
     WorkloadWriter,
 )
+from slogate.reconcile.reach import InReach, reach_of_one
 from slogate.reconcile.snapshots import CheckValues, decision_input
 from slogate.reconcile.world import WorkloadState, World
 
@@ -95,6 +97,17 @@ def plan(state: WorkloadState, decision: Decision) -> Plan:
     return Plan(Action.UNPAUSE) if state.held_by_slogate else Plan(Action.NONE)
 
 
+def _untouched_and_free(state: WorkloadState, decision: Decision) -> bool:
+    """A workload slogate never marked, free to proceed with nothing waived or overridden: nothing to
+    explain or audit, so nothing is written (thousands of healthy workloads would otherwise each get
+    an annotation and an Event)."""
+    return (
+        decision.action is Verdict.PROCEED
+        and DECISION_ANNOTATION not in state.annotations
+        and not any(reason.waived or reason.check is CheckKind.OVERRIDE for reason in decision.reasons)
+    )
+
+
 @dataclass(frozen=True)
 class Outcome:
     ref: WorkloadRef
@@ -140,22 +153,34 @@ class WorkloadReconciler:
         """Set by the evaluation cycle while Prometheus cannot be reached: every gate then treats
         missing data by the operator's outage policy instead of its own onNoData."""
 
-    def decide(self, state: WorkloadState, now: datetime) -> Decision:
+    def decide(self, state: WorkloadState, reach: InReach, now: datetime) -> Decision:
         policy = self._outage_policy if self.prometheus_outage else None
-        return decide(decision_input(self._world, state, self.check_values, now, policy))
+        return decide(
+            decision_input(
+                world=self._world,
+                state=state,
+                reach=reach,
+                check_values=self.check_values,
+                now=now,
+                no_data_policy=policy,
+            )
+        )
 
-    async def reconcile(self, key: tuple[WorkloadKind, str, str], now: datetime) -> Outcome | None:
-        """Bring one workload in line with its decision at ``now``; None when it is gone."""
+    async def reconcile(
+        self, key: tuple[WorkloadKind, str, str], now: datetime, reach: InReach | None = None
+    ) -> Outcome | None:
+        """Bring one workload in line with its decision at ``now``; None when it is gone.
+        ``reach`` comes from the cycle's index; a lone reconcile looks it up itself."""
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             state = self._world.workloads.get(key)
             if state is None:
                 self._locks.pop(key, None)
                 return None
-            return await self._enforce(state, now)
+            return await self._enforce(state, reach or reach_of_one(self._world, state), now)
 
-    async def _enforce(self, state: WorkloadState, now: datetime) -> Outcome:
-        decision = self.decide(state, now)
+    async def _enforce(self, state: WorkloadState, reach: InReach, now: datetime) -> Outcome:
+        decision = self.decide(state, reach, now)
         intended = plan(state, decision)
         ref = WorkloadRef(state.kind, state.namespace, state.name)
         slo_states = {
@@ -164,11 +189,13 @@ class WorkloadReconciler:
                 if tracked.model and tracked.model.status and tracked.model.status.state
                 else "Unknown"
             )
-            for tracked in self._world.slos_for(self._world.as_workload(state))
+            for tracked in reach.slos
         }
         markers: dict[str, str | None] = dict(decision_annotations(decision, state.revision, slo_states, now))
         action, note = intended.action, intended.note
-        recorded = action is not Action.NONE or differs(state.annotations, markers)
+        recorded = action is not Action.NONE or (
+            differs(state.annotations, markers) and not _untouched_and_free(state, decision)
+        )
         if not recorded:
             return Outcome(ref=ref, decision=decision, action=action, recorded=False, note=note)
         try:

@@ -326,29 +326,6 @@ class World:
             )
         ]
 
-    def selected_by(self, tracked: Tracked[Any]) -> list[WorkloadState]:
-        """The workloads a valid resource reaches, for its status."""
-        model = tracked.model
-        if model is None:
-            return []
-        spec = model.spec
-        selector = getattr(spec, "selector", None) or getattr(spec, "affected_selector", None)
-        namespace_selector = getattr(spec, "namespace_selector", None)
-        return sorted(
-            (
-                state
-                for state in self.workloads.values()
-                if governs(
-                    tracked.namespace,
-                    selector,
-                    namespace_selector,
-                    self.as_workload(state),
-                    self.platform_namespace,
-                )
-            ),
-            key=lambda state: state.key,
-        )
-
     def workloads_in_reach_of(self, namespace: str) -> list[WorkloadState]:
         """Every workload a resource in ``namespace`` could reach, before or after a change to it."""
         if namespace == self.platform_namespace:

@@ -1,0 +1,254 @@
+"""`make bench`: slogate's speed and memory, measured on the local cluster with a real Prometheus.
+
+Prints one figure per line as ``name: value unit``:
+
+- breach_to_hold_p50 / _max: from the moment Prometheus itself first answers the gate's burn-rate
+  query above its limit (polled every 50 ms) to the moment the API server shows the Deployment
+  paused; target within one evaluation interval plus 1 s.
+- freeze_to_hold_p99, incident_to_hold_p99: from just before a ChangeFreeze or a P1 Incident is
+  applied to each affected Deployment shown paused; target p99 under 1 s.
+- eval_cycle_500slo_2000deploy: one full evaluation cycle (every SLO queried, every workload
+  decided, statuses written) with 500 SLOs over 2,000 Deployments, from the operator's own
+  histogram; target under 5 s. peak_rss: the operator's peak resident memory (VmHWM) in that run;
+  target under 250 MiB.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from harness.cluster import Cluster, local_cluster  # noqa: E402
+from harness.kube import apply  # noqa: E402
+from harness.manifests import deployment  # noqa: E402
+from harness.operator import OperatorProcess, install_crds, start_operator  # noqa: E402
+from harness.prometheus import PrometheusServer, prometheus_server  # noqa: E402
+from harness.slogate import REQUESTS, freeze, gate, incident, slo  # noqa: E402
+
+LOGS = ROOT / ".cluster" / "logs"
+EVAL_INTERVAL_SECONDS = 2
+BREACH_TRIALS = 5
+HOLD_TRIALS = 5
+WORKLOADS_PER_HOLD_TRIAL = 10
+SCALE_SLOS = 500
+SCALE_DEPLOYMENTS = 2000
+
+
+def report(name: str, value: float, unit: str) -> None:
+    print(f"{name}: {value:.3f} {unit}", flush=True)
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def poll(probe: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> float:
+    """Wait for ``probe``; return the monotonic time it first held."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if probe():
+            return time.monotonic()
+        time.sleep(interval)
+    raise SystemExit(f"bench: timed out after {timeout}s waiting for {what}")
+
+
+@contextmanager
+def bench_namespace(cluster: Cluster) -> Iterator[str]:
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    cluster.kubectl("create", "namespace", name)
+    try:
+        yield name
+    finally:
+        cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+def paused_names(cluster: Cluster, namespace: str) -> set[str]:
+    items = json.loads(cluster.kubectl("get", "deployments", "-n", namespace, "-o", "json").stdout)["items"]
+    return {item["metadata"]["name"] for item in items if item["spec"].get("paused")}
+
+
+def operator_for(cluster: Cluster, server: PrometheusServer, namespace: str) -> OperatorProcess:
+    return start_operator(
+        cluster,
+        server.url,
+        LOGS / f"bench-operator-{namespace}.log",
+        f"--namespace={namespace}",
+        interval=f"{EVAL_INTERVAL_SECONDS}s",
+    )
+
+
+def breach_to_hold(cluster: Cluster, server: PrometheusServer) -> list[float]:
+    with bench_namespace(cluster) as namespace:
+        service = f"bench-{namespace}"
+        exporter = server.handle.exporter
+        exporter.set_traffic(service, requests_per_second=100, error_ratio=0.0)
+        apply(cluster, slo("availability", service, app="web"), namespace)
+        apply(cluster, gate("web", app="web", max_burn_rate=4), namespace)
+        apply(cluster, deployment("web", "registry.example/web:1"), namespace)
+        burn = (
+            f'sum(rate({REQUESTS}{{service="{service}",code=~"5.."}}[10s]))'
+            f' / sum(rate({REQUESTS}{{service="{service}"}}[10s])) / 0.01'
+        )
+        operator = operator_for(cluster, server, namespace)
+        samples = []
+        try:
+            for _ in range(BREACH_TRIALS):
+                poll(lambda: not paused_names(cluster, namespace), 60, "web to be released")
+                time.sleep(EVAL_INTERVAL_SECONDS)
+                exporter.set_traffic(service, requests_per_second=100, error_ratio=0.3)
+                breached = poll(
+                    lambda: any(float(r["value"][1]) > 4 for r in server.handle.query(burn)), 60, "the breach"
+                )
+                held = poll(lambda: "web" in paused_names(cluster, namespace), 60, "web to be held")
+                samples.append(held - breached)
+                exporter.set_traffic(service, requests_per_second=100, error_ratio=0.0)
+        finally:
+            operator.stop()
+            exporter.stop_traffic(service)
+        return samples
+
+
+def apply_to_hold(
+    cluster: Cluster, server: PrometheusServer, make: Callable[[str], dict[str, Any]], kind: str
+) -> list[float]:
+    samples: list[float] = []
+    with bench_namespace(cluster) as namespace:
+        names = [f"svc-{index}" for index in range(WORKLOADS_PER_HOLD_TRIAL)]
+        apply(
+            cluster,
+            {
+                "apiVersion": "v1",
+                "kind": "List",
+                "items": [
+                    {
+                        **deployment(name, "registry.example/svc:1", replicas=1),
+                        "metadata": {"name": name, "labels": {"app": "svc"}},
+                    }
+                    for name in names
+                ],
+            },
+            namespace,
+        )
+        operator = operator_for(cluster, server, namespace)
+        try:
+            for trial in range(HOLD_TRIALS):
+                poll(lambda: not paused_names(cluster, namespace), 60, "every workload to be released")
+                name = f"{kind.lower()}-{trial}"
+                started = time.monotonic()
+                apply(cluster, make(name), namespace)
+                pending = set(names)
+                while pending:
+                    now_paused = paused_names(cluster, namespace) & pending
+                    stamp = time.monotonic()
+                    samples += [stamp - started] * len(now_paused)
+                    pending -= now_paused
+                    if stamp - started > 60:
+                        raise SystemExit(f"bench: {kind} did not hold {sorted(pending)} within 60 s")
+                    time.sleep(0.02)
+                cluster.kubectl("delete", kind.lower(), name, "-n", namespace)
+        finally:
+            operator.stop()
+    return samples
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise SystemExit("bench: no VmHWM in /proc status")
+
+
+def histogram(metrics: str, name: str) -> tuple[float, float]:
+    values = {}
+    for line in metrics.splitlines():
+        if line.startswith(f"{name}_sum ") or line.startswith(f"{name}_count "):
+            key, value = line.split()
+            values[key.rsplit("_", 1)[1]] = float(value)
+    return values.get("sum", 0.0), values.get("count", 0.0)
+
+
+def evaluation_at_scale(cluster: Cluster, server: PrometheusServer) -> tuple[float, float]:
+    with bench_namespace(cluster) as namespace:
+        services = [f"svc{index}" for index in range(SCALE_SLOS)]
+        for service in services:
+            server.handle.exporter.set_traffic(service, requests_per_second=1, error_ratio=0.001)
+        deployments = [
+            {
+                **deployment(f"d{index}", "registry.example/app:1", replicas=0),
+                "metadata": {"name": f"d{index}", "labels": {"app": services[index % SCALE_SLOS]}},
+            }
+            for index in range(SCALE_DEPLOYMENTS)
+        ]
+        slos = [slo(f"slo-{service}", service, app=service, objective=99.9) for service in services]
+        gates = [gate(f"gate-{index}", app=services[index]) for index in range(0, SCALE_SLOS, 5)]
+        for chunk in range(0, len(deployments), 500):
+            apply(
+                cluster,
+                {"apiVersion": "v1", "kind": "List", "items": deployments[chunk : chunk + 500]},
+                namespace,
+            )
+        apply(cluster, {"apiVersion": "v1", "kind": "List", "items": slos + gates}, namespace)
+        operator = operator_for(cluster, server, namespace)
+        try:
+            poll(
+                lambda: histogram(operator.metrics(), "slogate_evaluation_duration_seconds")[1] >= 2,
+                300,
+                "2 cycles",
+            )
+            first_sum, first_count = histogram(operator.metrics(), "slogate_evaluation_duration_seconds")
+            poll(
+                lambda: (
+                    histogram(operator.metrics(), "slogate_evaluation_duration_seconds")[1] >= first_count + 3
+                ),
+                300,
+                "3 more cycles",
+            )
+            total, count = histogram(operator.metrics(), "slogate_evaluation_duration_seconds")
+            cycle = (total - first_sum) / (count - first_count)
+            statuses = json.loads(cluster.kubectl("get", "sgslo", "-n", namespace, "-o", "json").stdout)[
+                "items"
+            ]
+            measured = sum(
+                1 for item in statuses if (item.get("status") or {}).get("state") not in (None, "Invalid")
+            )
+            if measured < SCALE_SLOS:
+                raise SystemExit(f"bench: only {measured} of {SCALE_SLOS} SLOs have a measured state")
+            return cycle, peak_rss_mib(operator.process.pid)
+        finally:
+            operator.stop()
+            for service in services:
+                server.handle.exporter.stop_traffic(service)
+
+
+def main() -> None:
+    LOGS.mkdir(parents=True, exist_ok=True)
+    with local_cluster() as cluster, prometheus_server(LOGS / "bench-prometheus.log") as server:
+        install_crds(cluster)
+        report("eval_interval", EVAL_INTERVAL_SECONDS, "s")
+        breaches = breach_to_hold(cluster, server)
+        report("breach_to_hold_p50", statistics.median(breaches), "s")
+        report("breach_to_hold_max", max(breaches), "s")
+        freezes = apply_to_hold(cluster, server, lambda name: freeze(name, duration="2h"), "ChangeFreeze")
+        report("freeze_to_hold_p50", statistics.median(freezes), "s")
+        report("freeze_to_hold_p99", percentile(freezes, 0.99), "s")
+        incidents = apply_to_hold(cluster, server, lambda name: incident(name, app="svc"), "Incident")
+        report("incident_to_hold_p99", percentile(incidents, 0.99), "s")
+        cycle, rss = evaluation_at_scale(cluster, server)
+        report("eval_cycle_500slo_2000deploy", cycle, "s")
+        report("peak_rss", rss, "MiB")
+
+
+if __name__ == "__main__":
+    main()
