@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from harness.cluster import Cluster
-from harness.kube import apply, get, merge_patch
+from harness.kube import apply, merge_patch
 from harness.manifests import deployment, image_patch
 from harness.observe import (
     annotations_of,
+    deployment_rolled_out,
     event_reasons,
     pods_with_image,
     slogate_events,
@@ -25,23 +26,11 @@ from harness.waiting import wait_until
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 
 
-def rolled_out(cluster: Cluster, namespace: str, name: str, image: str) -> bool:
-    obj = get(cluster, "deployment", name, namespace)
-    status = obj.get("status", {})
-    replicas = obj["spec"]["replicas"]
-    return (
-        obj["spec"]["template"]["spec"]["containers"][0]["image"] == image
-        and not obj["spec"].get("paused")
-        and status.get("observedGeneration") == obj["metadata"]["generation"]
-        and status.get("updatedReplicas") == replicas
-        and status.get("availableReplicas") == replicas
-        and status.get("replicas") == replicas
-    )
-
-
 def ready_deployment(cluster: Cluster, namespace: str, name: str) -> None:
     apply(cluster, deployment(name, f"registry.example/{name}:1"), namespace)
-    wait_until(lambda: rolled_out(cluster, namespace, name, f"registry.example/{name}:1"), 60, f"{name}:1")
+    wait_until(
+        lambda: deployment_rolled_out(cluster, namespace, name, f"registry.example/{name}:1"), 60, f"{name}:1"
+    )
 
 
 def test_a_2h_freeze_queues_a_new_rollout_and_its_deletion_releases_it(
@@ -65,7 +54,7 @@ def test_a_2h_freeze_queues_a_new_rollout_and_its_deletion_releases_it(
 
     cluster.kubectl("delete", "sgfreeze", "db-migration", "-n", namespace)
     wait_until(
-        lambda: rolled_out(cluster, namespace, "api", "registry.example/api:2"),
+        lambda: deployment_rolled_out(cluster, namespace, "api", "registry.example/api:2"),
         60,
         "the queued rollout to complete once the freeze is gone",
     )
@@ -90,7 +79,7 @@ def test_a_freeze_that_expires_releases_what_it_held(
     wait_until(lambda: spec_paused(cluster, "deployment", "batch", namespace), 10, "the freeze to hold batch")
     merge_patch(cluster, "deployment", "batch", namespace, image_patch("registry.example/batch:2"))
     wait_until(
-        lambda: rolled_out(cluster, namespace, "batch", "registry.example/batch:2"),
+        lambda: deployment_rolled_out(cluster, namespace, "batch", "registry.example/batch:2"),
         60,
         "the rollout to proceed when the freeze ends",
     )
@@ -121,7 +110,7 @@ def test_an_emergency_change_passes_a_freeze_and_is_recorded(
         },
     )
     wait_until(
-        lambda: rolled_out(cluster, namespace, "fix", "registry.example/fix:2"),
+        lambda: deployment_rolled_out(cluster, namespace, "fix", "registry.example/fix:2"),
         30,
         "the emergency change to roll out through the freeze",
     )

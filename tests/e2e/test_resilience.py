@@ -9,7 +9,14 @@ import pytest
 from harness.cluster import ROOT, Cluster
 from harness.kube import apply, get, merge_patch
 from harness.manifests import deployment, image_patch
-from harness.observe import annotations_of, event_reasons, pods_with_image, spec_paused, status_of
+from harness.observe import (
+    annotations_of,
+    deployment_rolled_out,
+    event_reasons,
+    pods_with_image,
+    spec_paused,
+    status_of,
+)
 from harness.operator import running_operator, start_operator
 from harness.prometheus import prometheus_server
 from harness.slogate import freeze, gate, slo
@@ -20,23 +27,15 @@ pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 LOGS = ROOT / ".cluster" / "logs"
 
 
-def available(cluster: Cluster, namespace: str, name: str, image: str) -> bool:
-    obj = get(cluster, "deployment", name, namespace)
-    status = obj.get("status", {})
-    return (
-        obj["spec"]["template"]["spec"]["containers"][0]["image"] == image
-        and not obj["spec"].get("paused")
-        and status.get("observedGeneration") == obj["metadata"]["generation"]
-        and status.get("updatedReplicas") == status.get("availableReplicas") == obj["spec"]["replicas"]
-        and status.get("replicas") == obj["spec"]["replicas"]
-    )
-
-
 def test_killing_the_operator_loses_no_hold(slogate_crds: Cluster, namespace: str) -> None:
     cluster = slogate_crds
     log = LOGS / f"operator-{namespace}.log"
     apply(cluster, deployment("orders", "registry.example/orders:1"), namespace)
-    wait_until(lambda: available(cluster, namespace, "orders", "registry.example/orders:1"), 60, "orders:1")
+    wait_until(
+        lambda: deployment_rolled_out(cluster, namespace, "orders", "registry.example/orders:1"),
+        60,
+        "orders:1",
+    )
     with prometheus_server(LOGS / f"prometheus-{namespace}.log") as server:
         operator = start_operator(cluster, server.url, log, f"--namespace={namespace}")
         try:
@@ -56,7 +55,7 @@ def test_killing_the_operator_loses_no_hold(slogate_crds: Cluster, namespace: st
 
             cluster.kubectl("delete", "sgfreeze", "release-freeze", "-n", namespace)
             wait_until(
-                lambda: available(cluster, namespace, "orders", "registry.example/orders:2"),
+                lambda: deployment_rolled_out(cluster, namespace, "orders", "registry.example/orders:2"),
                 60,
                 "the restarted operator to release the queued rollout",
             )
@@ -69,7 +68,9 @@ def test_prometheus_down_holds_by_the_failure_policy_and_recovers(
 ) -> None:
     cluster, service = slogate_crds, f"pay-{namespace}"
     apply(cluster, deployment("pay", "registry.example/pay:1"), namespace)
-    wait_until(lambda: available(cluster, namespace, "pay", "registry.example/pay:1"), 60, "pay:1")
+    wait_until(
+        lambda: deployment_rolled_out(cluster, namespace, "pay", "registry.example/pay:1"), 60, "pay:1"
+    )
     with prometheus_server(LOGS / f"prometheus-{namespace}.log") as server:
         server.handle.exporter.set_traffic(service, requests_per_second=50, error_ratio=0.0)
         apply(cluster, slo("pay-availability", service, app="pay"), namespace)

@@ -9,7 +9,14 @@ import pytest
 from harness.cluster import ROOT, Cluster
 from harness.kube import apply, get, merge_patch
 from harness.manifests import canary_rollout, deployment, image_patch
-from harness.observe import annotations_of, event_reasons, pods_with_image, spec_paused, status_of
+from harness.observe import (
+    annotations_of,
+    deployment_rolled_out,
+    event_reasons,
+    pods_with_image,
+    spec_paused,
+    status_of,
+)
 from harness.operator import OperatorProcess, start_operator
 from harness.prometheus import Prometheus
 from harness.slogate import gate, slo
@@ -20,19 +27,6 @@ pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 LOGS = ROOT / ".cluster" / "logs"
 
 
-def rolled_out(cluster: Cluster, namespace: str, name: str, image: str) -> bool:
-    obj = get(cluster, "deployment", name, namespace)
-    status = obj.get("status", {})
-    replicas = obj["spec"]["replicas"]
-    return (
-        obj["spec"]["template"]["spec"]["containers"][0]["image"] == image
-        and status.get("observedGeneration") == obj["metadata"]["generation"]
-        and status.get("updatedReplicas") == replicas
-        and status.get("availableReplicas") == replicas
-        and status.get("replicas") == replicas
-    )
-
-
 def test_an_update_during_a_burn_is_held_and_resumes_when_the_burn_stops(
     slogate_crds: Cluster, prometheus: Prometheus, namespace: str, operator: OperatorProcess
 ) -> None:
@@ -41,7 +35,9 @@ def test_an_update_during_a_burn_is_held_and_resumes_when_the_burn_stops(
     apply(cluster, slo("web-availability", service, app="web"), namespace)
     apply(cluster, gate("web", app="web"), namespace)
     apply(cluster, deployment("web", "registry.example/web:1"), namespace)
-    wait_until(lambda: rolled_out(cluster, namespace, "web", "registry.example/web:1"), 60, "web:1")
+    wait_until(
+        lambda: deployment_rolled_out(cluster, namespace, "web", "registry.example/web:1"), 60, "web:1"
+    )
     wait_until(
         lambda: status_of(cluster, "sgslo", "web-availability", namespace).get("state") == "Healthy",
         30,
@@ -72,7 +68,7 @@ def test_an_update_during_a_burn_is_held_and_resumes_when_the_burn_stops(
 
     prometheus.exporter.set_traffic(service, requests_per_second=50, error_ratio=0.0)
     wait_until(
-        lambda: rolled_out(cluster, namespace, "web", "registry.example/web:2"),
+        lambda: deployment_rolled_out(cluster, namespace, "web", "registry.example/web:2"),
         90,
         "the held update to roll out once the burn stops",
     )
@@ -147,7 +143,9 @@ def test_a_deployment_under_a_rollback_gate_is_rolled_back_once_even_across_a_re
     apply(cluster, slo("cart-availability", service, app="cart"), namespace)
     apply(cluster, gate("cart", app="cart", during_rollout="Rollback"), namespace)
     apply(cluster, deployment("cart", "registry.example/cart:1"), namespace)
-    wait_until(lambda: rolled_out(cluster, namespace, "cart", "registry.example/cart:1"), 60, "cart:1")
+    wait_until(
+        lambda: deployment_rolled_out(cluster, namespace, "cart", "registry.example/cart:1"), 60, "cart:1"
+    )
     operator = start_operator(cluster, prometheus.url, log, f"--namespace={namespace}")
     try:
         # New pods count as available only after a minute, so the rollout stays in progress.

@@ -29,3 +29,10 @@ def apply(cluster: Cluster, manifest: dict[str, Any] | str, namespace: str) -> N
 
 def merge_patch(cluster: Cluster, kind: str, name: str, namespace: str, patch: dict[str, Any]) -> None:
     cluster.kubectl("patch", kind, name, "-n", namespace, "--type=merge", "-p", json.dumps(patch))
+
+
+def status_merge_patch(cluster: Cluster, kind: str, name: str, namespace: str, patch: dict[str, Any]) -> None:
+    """A merge patch on the status subresource, as controllers and kubectl plugins write it."""
+    cluster.kubectl(
+        "patch", kind, name, "-n", namespace, "--subresource=status", "--type=merge", "-p", json.dumps(patch)
+    )

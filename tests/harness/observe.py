@@ -42,3 +42,18 @@ def pods_with_image(cluster: Cluster, namespace: str, app: str, image: str) -> l
 def status_of(cluster: Cluster, kind: str, name: str, namespace: str) -> dict[str, Any]:
     found: dict[str, Any] = get(cluster, kind, name, namespace).get("status") or {}
     return found
+
+
+def deployment_rolled_out(cluster: Cluster, namespace: str, name: str, image: str) -> bool:
+    """The Deployment runs ``image`` on every replica, all available, no older pod left, not paused."""
+    obj = get(cluster, "deployment", name, namespace)
+    status = obj.get("status", {})
+    replicas = obj["spec"]["replicas"]
+    return (
+        obj["spec"]["template"]["spec"]["containers"][0]["image"] == image
+        and not obj["spec"].get("paused")
+        and status.get("observedGeneration") == obj["metadata"]["generation"]
+        and status.get("updatedReplicas") == replicas
+        and status.get("availableReplicas") == replicas
+        and status.get("replicas") == replicas
+    )

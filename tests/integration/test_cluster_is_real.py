@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import pytest
 
 from harness.cluster import Cluster
-from harness.kube import apply, get, list_items, merge_patch
+from harness.kube import apply, get, list_items, merge_patch, status_merge_patch
 from harness.manifests import canary_rollout, deployment, image_patch
 from harness.waiting import wait_until
 
@@ -71,17 +70,7 @@ def test_canary_rollout_advances_a_step_and_obeys_spec_paused(cluster: Cluster, 
     assert len(ready_pods(cluster, namespace, "shop")) >= 4
 
     merge_patch(cluster, "rollout", "shop", namespace, {"spec": {"paused": True}})
-    cluster.kubectl(
-        "patch",
-        "rollout",
-        "shop",
-        "-n",
-        namespace,
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        json.dumps({"status": {"pauseConditions": None}}),
-    )
+    status_merge_patch(cluster, "rollout", "shop", namespace, {"status": {"pauseConditions": None}})
 
     def manually_paused() -> dict[str, Any] | None:
         status = get(cluster, "rollout", "shop", namespace).get("status", {})
@@ -95,17 +84,7 @@ def test_canary_rollout_advances_a_step_and_obeys_spec_paused(cluster: Cluster, 
     assert not still_held.get("pauseConditions")
 
     merge_patch(cluster, "rollout", "shop", namespace, {"spec": {"paused": False}})
-    cluster.kubectl(
-        "patch",
-        "rollout",
-        "shop",
-        "-n",
-        namespace,
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        json.dumps({"status": {"pauseConditions": None}}),
-    )
+    status_merge_patch(cluster, "rollout", "shop", namespace, {"status": {"pauseConditions": None}})
 
     def healthy_on_new_revision() -> dict[str, Any] | None:
         rollout = get(cluster, "rollout", "shop", namespace)

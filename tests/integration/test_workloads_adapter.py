@@ -12,6 +12,7 @@ from kubernetes import config
 from harness.cluster import Cluster
 from harness.kube import apply, get, list_items, merge_patch
 from harness.manifests import canary_rollout, deployment, image_patch
+from harness.observe import deployment_rolled_out
 from harness.waiting import wait_until
 from slogate.adapters.workloads import KubernetesWorkloads
 from slogate.api.base import WorkloadKind
@@ -31,18 +32,6 @@ def workloads(cluster: Cluster) -> Iterator[KubernetesWorkloads]:
 
 def managers(obj: dict[str, Any]) -> set[str]:
     return {entry["manager"] for entry in obj["metadata"].get("managedFields", [])}
-
-
-def deployment_rolled_out(cluster: Cluster, namespace: str, name: str, image: str) -> bool:
-    obj = get(cluster, "deployment", name, namespace)
-    status = obj.get("status", {})
-    return (
-        obj["spec"]["template"]["spec"]["containers"][0]["image"] == image
-        and status.get("observedGeneration") == obj["metadata"]["generation"]
-        and status.get("updatedReplicas") == obj["spec"]["replicas"]
-        and status.get("readyReplicas") == obj["spec"]["replicas"]
-        and status.get("replicas") == obj["spec"]["replicas"]
-    )
 
 
 def test_hold_and_release_a_deployment_with_markers_and_field_manager(

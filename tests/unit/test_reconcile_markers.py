@@ -195,3 +195,30 @@ values = st.text(max_size=5)
 def test_after_writing_nothing_differs(current: dict[str, str], wanted: dict[str, str | None]) -> None:
     written = {key: value for key, value in {**current, **wanted}.items() if value is not None}
     assert not differs(written, wanted)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "different"),
+    [
+        (
+            "burn rate over 10s is 28.17, above maxBurnRate 4",
+            "burn rate over 10s is 27.74, above maxBurnRate 4",
+            False,
+        ),
+        ("42% of the error budget left", "41.5% of the error budget left", False),
+        (
+            "burn rate is 5, above maxBurnRate 4",
+            "change freeze in force until 2026-12-27T00:00:00+00:00",
+            True,
+        ),
+        (
+            "freeze in force until 2026-12-27T00:00:00+00:00",
+            "freeze in force until 2026-12-28T00:00:00+00:00",
+            True,
+        ),
+    ],
+)
+def test_a_new_measurement_of_the_same_reason_is_not_a_new_decision(
+    before: str, after: str, different: bool
+) -> None:
+    assert differs({REASON_ANNOTATION: before}, {REASON_ANNOTATION: after}) is different

@@ -105,7 +105,15 @@ TABLE = [
     Row(HOLD, R, Pause.NONE, Action.PAUSE),
     Row(HOLD, R, Pause.SLOGATE, Action.NONE),
     Row(HOLD, R, Pause.PERSON, Action.NONE, SOMEONE_ELSE),
-    Row(HOLD, R, Pause.NONE, Action.PAUSE, aborted=True),
+    # A paused Rollout is not reconciled: pausing an aborted one could strand its canary pods.
+    Row(
+        HOLD,
+        R,
+        Pause.NONE,
+        Action.NONE,
+        "aborted: the Rollout stays on its stable revision until its template changes",
+        aborted=True,
+    ),
     Row(HOLD, D, Pause.NONE, Action.PAUSE, target=True),
     Row(HOLD, D, Pause.SLOGATE, Action.NONE, target=True),
     # Rollback of a Deployment: kubectl rollout undo, once per template, never over a person's pause.
@@ -218,5 +226,5 @@ def test_only_hold_and_rollback_stop_a_release(workload: WorkloadState, decided:
     action = plan(workload, decided).action
     if action in (Action.PAUSE, Action.ROLL_BACK, Action.ABORT):
         assert decided.enforced_action in (HOLD, ROLLBACK)
-    if decided.enforced_action is HOLD and not workload.paused:
+    if decided.enforced_action is HOLD and not workload.paused and not workload.aborted:
         assert action is Action.PAUSE

@@ -7,6 +7,7 @@ its own and which rollback it already made. Nothing here performs I/O.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -84,6 +85,25 @@ def release_annotations() -> dict[str, str | None]:
     return {HELD_ANNOTATION: None, HELD_SINCE_ANNOTATION: None, EXPECTED_CLEAR_ANNOTATION: None}
 
 
+_MEASURED_NUMBER = re.compile(r"(?<![\w.:-])\d+(\.\d+)?%?")
+
+
+def _without_measurements(reason: str | None) -> str | None:
+    """A reason with its measured numbers blanked: "burn rate is 28.17" and "burn rate is 27.74"
+    are the same reason. Times (12:00:00, 2026-12-24) are kept: a new end is a new reason."""
+    return None if reason is None else _MEASURED_NUMBER.sub("#", reason)
+
+
 def differs(current: Mapping[str, str], wanted: Mapping[str, str | None]) -> bool:
-    """Whether writing ``wanted`` would change anything but the decision time."""
-    return any(current.get(key) != value for key, value in wanted.items() if key != DECIDED_AT_ANNOTATION)
+    """Whether ``wanted`` records a different decision than the one on the workload: anything but
+    the decision time and the measured numbers in the reason (a burn that moves from 28 to 27 is
+    the same decision; writing it every cycle would be an Event every cycle)."""
+    for key, value in wanted.items():
+        if key == DECIDED_AT_ANNOTATION:
+            continue
+        if key == REASON_ANNOTATION:
+            if _without_measurements(current.get(key)) != _without_measurements(value):
+                return True
+        elif current.get(key) != value:
+            return True
+    return False

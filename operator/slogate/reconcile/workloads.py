@@ -72,6 +72,12 @@ class Plan:
 def _plan_hold(state: WorkloadState) -> Plan:
     if state.held_by_slogate:
         return Plan(Action.NONE)
+    if state.aborted:
+        # A paused Rollout is not reconciled by its controller, so pausing an aborted one could
+        # leave its canary pods running; aborted, it stays on the stable revision anyway.
+        return Plan(
+            Action.NONE, "aborted: the Rollout stays on its stable revision until its template changes"
+        )
     if state.paused:
         return Plan(Action.NONE, "already paused by someone else; slogate leaves that pause alone")
     return Plan(Action.PAUSE)

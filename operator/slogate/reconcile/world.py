@@ -120,6 +120,8 @@ def deployment_rolling(body: Mapping[str, Any]) -> bool:
 def rollout_rolling(body: Mapping[str, Any]) -> bool:
     """A canary or blue-green of a new revision has pods and is neither promoted nor aborted."""
     status = body.get("status") or {}
+    if status.get("abort"):
+        return False
     current, stable = status.get("currentPodHash"), status.get("stableRS")
     return bool(current and stable and current != stable and _int(status.get("updatedReplicas")) > 0)
 
