@@ -197,3 +197,36 @@ def test_a_deployment_under_a_rollback_gate_is_rolled_back_once_even_across_a_re
     finally:
         operator.stop()
         prometheus.exporter.stop_traffic(service)
+
+
+def test_a_release_that_eats_too_much_budget_holds_further_promotions(
+    slogate_crds: Cluster, prometheus: Prometheus, namespace: str, operator: OperatorProcess
+) -> None:
+    cluster, service = slogate_crds, f"feed-{namespace}"
+    prometheus.exporter.set_traffic(service, requests_per_second=50, error_ratio=0.0)
+    apply(cluster, slo("feed-availability", service, app="feed"), namespace)
+    apply(
+        cluster,
+        gate("feed", app="feed", max_burn_rate=1000, maxBudgetConsumedPerRelease=1),
+        namespace,
+    )
+    apply(cluster, deployment("feed", "registry.example/feed:1"), namespace)
+    wait_until(
+        lambda: deployment_rolled_out(cluster, namespace, "feed", "registry.example/feed:1"), 60, "feed:1"
+    )
+
+    # Burn 10x: far under maxBurnRate, but 30 s of it is 8% of a 1h budget, over the 1% allowed.
+    prometheus.exporter.set_traffic(service, requests_per_second=50, error_ratio=0.1)
+    wait_until(
+        lambda: spec_paused(cluster, "deployment", "feed", namespace),
+        90,
+        "the release's budget spend to hold further promotions",
+    )
+    reason = annotations_of(cluster, "deployment", "feed", namespace)["slogate.dev/reason"]
+    assert "the last release consumed" in reason
+    assert "above maxBudgetConsumedPerRelease 1%" in reason
+    verdict = status_of(cluster, "sggate", "feed", namespace)["workloads"][0]
+    budget = [r for r in verdict["reasons"] if r["check"] == "ReleaseBudget"]
+    assert budget
+    assert budget[0]["passed"] is False
+    prometheus.exporter.stop_traffic(service)

@@ -145,10 +145,17 @@ class WorkloadHistory:
     def __init__(self, api: client.ApiClient) -> None:
         self._apps = client.AppsV1Api(api)
 
-    def recent_deployments(self, ref: WorkloadRef, uid: str, limit: int = 3) -> list[RecentDeployment]:
-        replicasets = _raw(self._apps.list_namespaced_replica_set(ref.namespace, _preload_content=False))[
-            "items"
-        ]
+    def recent_deployments(
+        self, ref: WorkloadRef, uid: str, selector: Mapping[str, str], limit: int = 3
+    ) -> list[RecentDeployment]:
+        """The last ``limit`` revisions, newest first; ``selector`` (the workload's matchLabels)
+        narrows the listing to its own ReplicaSets."""
+        label_selector = ",".join(f"{key}={value}" for key, value in sorted(selector.items()))
+        replicasets = _raw(
+            self._apps.list_namespaced_replica_set(
+                ref.namespace, label_selector=label_selector, _preload_content=False
+            )
+        )["items"]
         revision_key = DEPLOYMENT_REVISION if ref.kind is WorkloadKind.DEPLOYMENT else ROLLOUT_REVISION
         owned = [
             rs

@@ -25,6 +25,8 @@ from typing import Any, TypeVar
 from slogate.api.base import WorkloadKind
 from slogate.api.durations import format_duration, parse_duration
 from slogate.api.incident import RecentDeployment
+from slogate.domain.inputs import ReleaseImpact
+from slogate.domain.queries import resolve_queries
 from slogate.domain.verdict import Decision
 from slogate.reconcile.ports import (
     DeploymentHistory,
@@ -36,6 +38,7 @@ from slogate.reconcile.ports import (
     WorkloadRef,
 )
 from slogate.reconcile.reach import Reach, compute_reach
+from slogate.reconcile.releases import consumed_percent, release_started, release_window
 from slogate.reconcile.slos import SloQueries, queries_for, slo_status, status_changed
 from slogate.reconcile.snapshots import freeze_state_at
 from slogate.reconcile.statuses import freeze_status, gate_status, incident_status
@@ -147,6 +150,10 @@ class EvaluationCycle:
         report = CycleReport(started=now)
         await self._evaluate_slos(now, report, compute_reach(self._world))
         reach = compute_reach(self._world)
+        mark = time.monotonic()
+        if report.prometheus_error is None:
+            await self._measure_releases(now, reach)
+        report.phases["releases"] = time.monotonic() - mark
         mark = time.monotonic()
         report.outcomes = await self._reconcile_all(now, reach)
         report.phases["workloads"] = time.monotonic() - mark
@@ -308,7 +315,9 @@ class EvaluationCycle:
         def job(key: WorkloadKey) -> Callable[[], Awaitable[list[RecentDeployment]]]:
             state = self._world.workloads[key]
             ref = WorkloadRef(state.kind, state.namespace, state.name)
-            return lambda: asyncio.to_thread(self._history.recent_deployments, ref, state.uid)
+            return lambda: asyncio.to_thread(
+                self._history.recent_deployments, ref, state.uid, state.selector_labels
+            )
 
         for key, result in zip(
             missing, await bounded(self._settings.concurrency, map(job, missing)), strict=True
@@ -332,5 +341,57 @@ class EvaluationCycle:
         await self._run_writes(writes, "resource status")
 
     def forget_history(self, key: WorkloadKey) -> None:
-        """A workload's template changed: its recent deployments must be read again."""
+        """A workload's template changed: a new release, whose history and budget are not yet known."""
         self._recent.pop(key, None)
+        self._reconciler.release_impacts.pop(key, None)
+
+    async def _measure_releases(self, now: datetime, reach: Reach) -> None:
+        """The budget each current release has consumed, for gates with maxBudgetConsumedPerRelease."""
+        measured = [
+            (key, found)
+            for key, found in reach.of_workload.items()
+            if found.slos
+            and any(g.model is not None and g.model.spec.max_budget_consumed_per_release for g in found.gates)
+        ]
+        await self._recent_deployments(key for key, _ in measured)
+        plans: dict[
+            WorkloadKey, tuple[datetime, list[tuple[Tracked[Any], timedelta | None, str | None]]]
+        ] = {}
+        for key, found in measured:
+            state = self._world.workloads.get(key)
+            started = release_started(self._recent.get(key, []), state.revision if state else None)
+            if state is None or started is None:
+                continue
+            per_slo = []
+            for slo in found.slos:
+                if slo.model is None:
+                    continue
+                window = release_window(started, now, parse_duration(slo.model.spec.window))
+                query = (
+                    resolve_queries(slo.model.spec.indicator, format_duration(window)).error_ratio
+                    if window is not None
+                    else None
+                )
+                per_slo.append((slo, window, query))
+            # A release younger than the shortest measurable window is judged by burn rate alone.
+            if any(window is not None for _, window, _ in per_slo):
+                plans[key] = (started, per_slo)
+        wanted = [query for _, per_slo in plans.values() for _, _, query in per_slo if query is not None]
+        try:
+            results = await asyncio.to_thread(self._queries.evaluate, wanted) if wanted else {}
+        except PrometheusUnavailableError:
+            self._telemetry.prometheus_error()
+            return
+        impacts: dict[WorkloadKey, ReleaseImpact] = {}
+        for key, (started, per_slo) in plans.items():
+            consumed: dict[str, float | None] = {}
+            for slo, window, query in per_slo:
+                result = results.get(query) if query is not None else None
+                if slo.model is None or window is None or result is None or result.value is None:
+                    consumed[slo.name] = None
+                    continue
+                consumed[slo.name] = consumed_percent(
+                    result.value, slo.model.spec.objective, window, parse_duration(slo.model.spec.window)
+                )
+            impacts[key] = ReleaseImpact(started_at=started, budget_consumed_percent=consumed)
+        self._reconciler.release_impacts = impacts

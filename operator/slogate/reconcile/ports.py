@@ -133,7 +133,9 @@ class StatusWriter(Protocol):
 
 
 class DeploymentHistory(Protocol):
-    def recent_deployments(self, ref: WorkloadRef, uid: str, limit: int = 3) -> list[RecentDeployment]: ...
+    def recent_deployments(
+        self, ref: WorkloadRef, uid: str, selector: Mapping[str, str], limit: int = 3
+    ) -> list[RecentDeployment]: ...
 
 
 class Telemetry(Protocol):

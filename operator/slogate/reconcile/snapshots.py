@@ -21,6 +21,7 @@ from slogate.domain.inputs import (
     FreezeSnapshot,
     GateSnapshot,
     IncidentSnapshot,
+    ReleaseImpact,
     SloSnapshot,
 )
 from slogate.domain.scope import selector_matches
@@ -116,6 +117,7 @@ def decision_input(
     check_values: CheckValues,
     now: datetime,
     no_data_policy: NoDataPolicy | None = None,
+    release: ReleaseImpact | None = None,
 ) -> DecisionInput:
     """Everything the decision for ``state`` at ``now`` depends on; ``reach`` holds the resources
     that reach it."""
@@ -133,4 +135,5 @@ def decision_input(
         rollout_in_progress=state.rollout_in_progress,
         currently_held=state.held_by_slogate,
         change_type=state.change_type,
+        release=release,
     )

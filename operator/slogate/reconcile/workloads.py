@@ -22,6 +22,7 @@ from enum import StrEnum
 
 from slogate.api.base import WorkloadKind
 from slogate.api.gate import CheckKind, NoDataPolicy, Verdict
+from slogate.domain.inputs import ReleaseImpact
 from slogate.domain.verdict import Decision, decide
 from slogate.reconcile.markers import (
     DECISION_ANNOTATION,
@@ -155,6 +156,8 @@ class WorkloadReconciler:
         self._outage_policy = outage_policy
         self._locks: dict[tuple[WorkloadKind, str, str], asyncio.Lock] = {}
         self.check_values: CheckValues = {}
+        self.release_impacts: dict[tuple[WorkloadKind, str, str], ReleaseImpact] = {}
+        """Budget consumed by each workload's current release, measured by the evaluation cycle."""
         self.prometheus_outage = False
         """Set by the evaluation cycle while Prometheus cannot be reached: every gate then treats
         missing data by the operator's outage policy instead of its own onNoData."""
@@ -169,6 +172,7 @@ class WorkloadReconciler:
                 check_values=self.check_values,
                 now=now,
                 no_data_policy=policy,
+                release=self.release_impacts.get(state.key),
             )
         )
 

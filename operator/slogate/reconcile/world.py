@@ -65,6 +65,7 @@ class WorkloadState:
     aborted: bool
     change_type: ChangeType | None
     resource_version: str = ""
+    selector_labels: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[WorkloadKind, str, str]:
@@ -153,6 +154,7 @@ def workload_state(kind: WorkloadKind, body: Mapping[str, Any]) -> WorkloadState
         aborted=aborted,
         change_type=_change_type(template),
         resource_version=str(metadata.get("resourceVersion", "")),
+        selector_labels=dict((spec.get("selector") or {}).get("matchLabels") or {}),
     )
 
 
