@@ -123,7 +123,7 @@ def test_a_canary_that_starts_burning_mid_rollout_is_aborted(
                 if not pod["metadata"].get("deletionTimestamp")
             ]
         ),
-        60,
+        120,
         "the canary pods to be scaled down",
     )
     marked = annotations_of(cluster, "rollout", "shop", namespace)

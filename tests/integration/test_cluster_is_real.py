@@ -67,7 +67,11 @@ def test_canary_rollout_advances_a_step_and_obeys_spec_paused(cluster: Cluster, 
 
     paused_status = wait_until(at_pause_step, 90, "the canary to reach its pause step")
     assert paused_status["phase"] == "Paused"
-    assert len(ready_pods(cluster, namespace, "shop")) >= 4
+    wait_until(
+        lambda: len(ready_pods(cluster, namespace, "shop")) >= 4,
+        60,
+        "the stable pods and the canary to be Ready",
+    )
 
     merge_patch(cluster, "rollout", "shop", namespace, {"spec": {"paused": True}})
     status_merge_patch(cluster, "rollout", "shop", namespace, {"status": {"pauseConditions": None}})
