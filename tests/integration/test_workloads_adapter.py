@@ -82,7 +82,7 @@ def test_roll_back_a_deployment_like_kubectl_rollout_undo(
     )
     wait_until(
         lambda: deployment_rolled_out(cluster, namespace, "cart", "registry.example/cart:1"),
-        60,
+        120,
         "the rollback to cart:1 to complete",
     )
     rolled_back = get(cluster, "deployment", "cart", namespace)
