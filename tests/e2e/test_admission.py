@@ -203,7 +203,9 @@ def cluster_without_policy_api(tmp_path_factory: pytest.TempPathFactory) -> Iter
         "SLOGATE_READY_TIMEOUT": "90",
     }
     script = str(ROOT / "hack" / "cluster.sh")
-    started = subprocess.run([script, "up"], env=env, check=False, capture_output=True, text=True, timeout=300)
+    started = subprocess.run(
+        [script, "up"], env=env, check=False, capture_output=True, text=True, timeout=300
+    )
     assert started.returncode == 0, started.stdout[-2000:] + started.stderr[-2000:]
     try:
         cluster = Cluster(
@@ -252,7 +254,9 @@ def test_the_webhook_holds_the_same_way_where_the_policy_api_is_not_served(
         assert spec_paused(cluster, "deployment", "api", namespace)
         apply(cluster, deployment("worker", "registry.example/worker:1"), namespace)
         assert spec_paused(cluster, "deployment", "worker", namespace)
-        assert annotations_of(cluster, "deployment", "worker", namespace)["slogate.dev/held-by"] == "admission"
+        assert (
+            annotations_of(cluster, "deployment", "worker", namespace)["slogate.dev/held-by"] == "admission"
+        )
         time.sleep(3)
         assert len(replicasets_of(cluster, namespace, "api")) == 1
         assert replicasets_of(cluster, namespace, "worker") == []
