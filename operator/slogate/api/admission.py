@@ -55,6 +55,11 @@ CONDITIONS = {
         f" && {_annotation('object', ROLLED_BACK_TO_ANNOTATION)}"
         f" != {_annotation('oldObject', ROLLED_BACK_TO_ANNOTATION)}"
     ),
+    "liftsHold": (
+        "request.operation == 'UPDATE' && oldObject.spec.?paused.orValue(false)"
+        f" && {_annotation('oldObject', HELD_ANNOTATION)} == 'true'"
+        f" && {_annotation('object', HELD_ANNOTATION)} == 'true'"
+    ),
     "paused": "object.spec.?paused.orValue(false)",
 }
 """Named like the functions of ``slogate.domain.admission`` they mirror."""
@@ -94,7 +99,7 @@ MUTATION = (
 )
 
 MATCH_CONDITIONS = {
-    "is-deploy": CONDITIONS["isDeploy"],
+    "is-deploy-or-lifts-hold": f"({CONDITIONS['isDeploy']}) || ({CONDITIONS['liftsHold']})",
     "not-slogate-rollback": f"!({CONDITIONS['isSlogateRollback']})",
     "not-paused": f"!({CONDITIONS['paused']})",
     "held": f"size({_holds(LABELS_EXPRESSION, CHANGE_TYPE_EXPRESSION)}) > 0",
