@@ -26,9 +26,10 @@ refused=(
   "prometheus.url=|at '/prometheus/url'"
   "onPrometheusUnavailable=Maybe|value must be one of 'Hold', 'Proceed'"
   "logFormat=xml|at '/logFormat'"
+  "strategy.type=BlueGreen|at '/strategy/type'"
   "image.pullPolicy=Sometimes|at '/image/pullPolicy'"
   "watchNamespaces={Bad_NS}|at '/watchNamespaces/0'"
-  "peering.enabled=false|replicaCount > 1 needs peering.enabled=true"
+  "peering.enabled=false,replicaCount=2|replicaCount > 1 needs peering.enabled=true"
   "sinks.webhook.headers={X-Team: sre}|sinks.webhook.headers and sinks.webhook.tokenSecret need sinks.webhook.url"
 )
 for case in "${refused[@]}"; do

@@ -75,7 +75,10 @@ def cluster_object_exists(cluster: Cluster, kind: str, name: str) -> bool:
 
 def test_cluster_wide_install_objects_and_least_privilege(cluster: Cluster, namespace: str) -> None:
     release = f"slogate-{namespace}"
-    with extra_namespaces(cluster, 1) as (tenant,), installed(cluster, release, namespace):
+    with (
+        extra_namespaces(cluster, 1) as (tenant,),
+        installed(cluster, release, namespace, "--set", "replicaCount=2"),
+    ):
         for crd in (*(f"{kind}.slogate.dev" for kind in SLOGATE_KINDS), "clusterkopfpeerings.kopf.dev"):
             assert cluster_object_exists(cluster, "crd", crd), crd
         assert cluster_object_exists(cluster, "clusterkopfpeering", release)
