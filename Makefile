@@ -80,8 +80,12 @@ verify-manifests: venv ## fail when crds/ or charts/slogate/crds/ differ from wh
 	done; \
 	echo "manifests up to date"
 
+.PHONY: chart-check
+chart-check: binaries ## helm lint --strict and helm template of charts/slogate; bad values must be refused
+	hack/chart-check.sh
+
 .PHONY: test
-test: deps lint verify-manifests ## everything: lint, unit, integration, e2e (the CI gate)
+test: deps lint verify-manifests chart-check ## everything: lint, unit, integration, e2e (the CI gate)
 	hack/pytest.sh tests
 
 .PHONY: run
