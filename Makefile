@@ -71,8 +71,8 @@ manifests: venv ## generate the CRDs (crds/, charts/slogate/crds/) and the admis
 verify-manifests: venv ## fail when crds/ or charts/slogate/crds/ differ from what the models generate
 	@generated=$$(mktemp -d); trap 'rm -rf "$$generated"' EXIT; \
 	$(PY) hack/gen_crds.py --output "$$generated/crds" --admission-output "$$generated/admission" >/dev/null; \
-	for dir in crds charts/slogate/crds deploy/admission; do \
-	  expected="$$generated/crds"; [ "$$dir" = deploy/admission ] && expected="$$generated/admission"; \
+	for dir in crds charts/slogate/crds deploy/admission charts/slogate/files/admission; do \
+	  expected="$$generated/crds"; [[ "$$dir" == */admission ]] && expected="$$generated/admission"; \
 	  if ! diff -ru "$$dir" "$$expected"; then \
 	    echo "error: $$dir is out of date with operator/slogate/api; run 'make manifests' and commit the result" >&2; \
 	    exit 1; \

@@ -2,9 +2,9 @@
 """Write the slogate CRDs and the admission policy, generated from operator/slogate/api, as YAML.
 
 Run by `make manifests` (CRDs into crds/ and charts/slogate/crds/, the MutatingAdmissionPolicy and
-its binding into deploy/admission/) and by `make verify-manifests` (into temporary directories that
-are then compared with the committed files). The output is never edited by
-hand: change the models and regenerate.
+its binding into deploy/admission/ and the chart's files/admission/) and by `make verify-manifests`
+(into temporary directories that are then compared with the committed files). The output is never
+edited by hand: change the models and regenerate.
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ PEERING_HEADER = (
     "# acts through it (`slogate run --peering NAME`). Do not edit: run `make manifests`.\n"
 )
 DEFAULT_OUTPUTS = (ROOT / "crds", ROOT / "charts" / "slogate" / "crds")
-DEFAULT_ADMISSION_OUTPUT = ROOT / "deploy" / "admission"
+DEFAULT_ADMISSION_OUTPUTS = (
+    ROOT / "deploy" / "admission",
+    ROOT / "charts" / "slogate" / "files" / "admission",
+)
 
 
 class _NoAliasDumper(yaml.SafeDumper):
@@ -109,15 +112,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--admission-output",
+        action="append",
         type=Path,
-        default=DEFAULT_ADMISSION_OUTPUT,
-        help="directory for the admission policy and binding; default: deploy/admission/",
+        help="directory for the admission policy and binding (repeatable); default: deploy/admission/ "
+        "and charts/slogate/files/admission/",
     )
     arguments = parser.parse_args(argv)
     for output in arguments.output or DEFAULT_OUTPUTS:
         for path in write_crds(output):
             print(f"wrote {path}")
-    print(f"wrote {write_admission(arguments.admission_output)}")
+    for output in arguments.admission_output or DEFAULT_ADMISSION_OUTPUTS:
+        print(f"wrote {write_admission(output)}")
     return 0
 
 

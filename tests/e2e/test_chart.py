@@ -31,6 +31,7 @@ pytestmark = [pytest.mark.cluster]
 LOGS = ROOT / ".cluster" / "logs"
 
 CHART = str(ROOT / "charts" / "slogate")
+ADMISSION_POLICY = ROOT / "deploy" / "admission" / "slogate-hold.yaml"
 PROMETHEUS = "http://prometheus.monitoring:9090"
 SLOGATE_KINDS = ("servicelevelobjectives", "releasegates", "changefreezes", "incidents")
 WORKLOADS = ("deployments", "rollouts.argoproj.io")
@@ -73,12 +74,32 @@ def cluster_object_exists(cluster: Cluster, kind: str, name: str) -> bool:
     return cluster.kubectl("get", kind, name, "--ignore-not-found", "-o", "name", check=False).stdout != ""
 
 
+@contextmanager
+def admission_policy_left_to_the_chart(cluster: Cluster) -> Iterator[None]:
+    """The cluster's slogate-hold policy and binding (other tests' operators install them) removed,
+    so the release installs its own; put back afterwards."""
+    for kind in ("mutatingadmissionpolicybinding", "mutatingadmissionpolicy"):
+        cluster.kubectl("delete", kind, "slogate-hold", "--ignore-not-found")
+    try:
+        yield
+    finally:
+        cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(ADMISSION_POLICY))
+
+
 def test_cluster_wide_install_objects_and_least_privilege(cluster: Cluster, namespace: str) -> None:
+    with admission_policy_left_to_the_chart(cluster):
+        install_check_and_uninstall(cluster, namespace)
+
+
+def install_check_and_uninstall(cluster: Cluster, namespace: str) -> None:
     release = f"slogate-{namespace}"
     with (
         extra_namespaces(cluster, 1) as (tenant,),
         installed(cluster, release, namespace, "--set", "replicaCount=2"),
     ):
+        for kind in ("mutatingadmissionpolicy", "mutatingadmissionpolicybinding"):
+            policy = json.loads(cluster.kubectl("get", kind, "slogate-hold", "-o", "json").stdout)
+            assert policy["metadata"]["annotations"]["meta.helm.sh/release-name"] == release, kind
         for crd in (*(f"{kind}.slogate.dev" for kind in SLOGATE_KINDS), "clusterkopfpeerings.kopf.dev"):
             assert cluster_object_exists(cluster, "crd", crd), crd
         assert cluster_object_exists(cluster, "clusterkopfpeering", release)
@@ -92,6 +113,8 @@ def test_cluster_wide_install_objects_and_least_privilege(cluster: Cluster, name
         ("clusterrole", release),
         ("clusterrolebinding", release),
         ("clusterkopfpeering", release),
+        ("mutatingadmissionpolicy", "slogate-hold"),
+        ("mutatingadmissionpolicybinding", "slogate-hold"),
     ):
         assert not cluster_object_exists(cluster, kind, name), f"{kind}/{name} left after uninstall"
     left = cluster.kubectl(
@@ -166,6 +189,16 @@ def check_cluster_wide_rbac(cluster: Cluster, release: str, namespace: str, tena
         assert not can_i(cluster, account, "delete", resource, "-n", tenant), kind
         assert not can_i(cluster, account, "create", resource, "-n", tenant), kind
     assert can_i(cluster, account, "create", "events", "-n", tenant)
+    for verb in ("list", "create", "patch", "delete"):
+        assert can_i(cluster, account, verb, "holdsets.slogate.dev", "-n", tenant), verb
+    assert can_i(cluster, account, "patch", "holdsets.slogate.dev", "--subresource=status", "-n", tenant)
+    assert can_i(cluster, account, "list", "pods", "-n", tenant)
+    assert not can_i(cluster, account, "delete", "pods", "-n", tenant)
+    policies = "mutatingadmissionpolicies.admissionregistration.k8s.io"
+    assert can_i(cluster, account, "get", f"{policies}/slogate-hold")
+    assert not can_i(cluster, account, "patch", f"{policies}/slogate-hold")
+    assert not can_i(cluster, account, "delete", f"{policies}/slogate-hold")
+    assert not can_i(cluster, account, "create", "mutatingwebhookconfigurations.admissionregistration.k8s.io")
     assert can_i(cluster, account, "list", "namespaces")
     assert can_i(cluster, account, "watch", "customresourcedefinitions.apiextensions.k8s.io")
     assert can_i(cluster, account, "patch", f"clusterkopfpeerings.kopf.dev/{release}")
@@ -186,8 +219,12 @@ def check_cluster_wide_rbac(cluster: Cluster, release: str, namespace: str, tena
         "watch",
         "patch",
         "create",
+        "delete",
     }
-    assert [rule["resources"] for rule in rules if "create" in rule["verbs"]] == [["events"]]
+    # It creates Events and its own HoldSets, and deletes nothing but its own HoldSets.
+    creating = sorted(rule["resources"] for rule in rules if "create" in rule["verbs"])
+    assert creating == [["events"], ["holdsets"]]
+    assert [rule["resources"] for rule in rules if "delete" in rule["verbs"]] == [["holdsets"]]
 
 
 def get_cluster_role_rules(cluster: Cluster, name: str) -> list[dict[str, Any]]:
@@ -201,7 +238,9 @@ def test_namespaced_mode_writes_only_in_the_watched_namespaces(cluster: Cluster,
     account = f"system:serviceaccount:{namespace}:{release}"
     with extra_namespaces(cluster, 3) as (team_a, team_b, outsider):
         watched = f"watchNamespaces={{{team_a},{team_b}}}"
-        with installed(cluster, release, namespace, "--set", watched):
+        with installed(
+            cluster, release, namespace, "--set", watched, "--set", "admission.installPolicy=false"
+        ):
             assert cluster.kubectl("get", "role", release, "-n", team_a, "-o", "name").stdout.strip()
             assert cluster.kubectl("get", "kopfpeering", release, "-n", team_b, "-o", "name").stdout.strip()
             assert not cluster_object_exists(cluster, "clusterkopfpeering", release)
@@ -260,7 +299,15 @@ def test_the_operator_works_with_only_the_namespaced_rbac(
     release = f"slogate-{namespace}"
     with (
         extra_namespaces(cluster, 1) as (team,),
-        installed(cluster, release, namespace, "--set", f"watchNamespaces={{{team}}}"),
+        installed(
+            cluster,
+            release,
+            namespace,
+            "--set",
+            f"watchNamespaces={{{team}}}",
+            "--set",
+            "admission.installPolicy=false",
+        ),
     ):
         as_operator = service_account_kubeconfig(cluster, namespace, release)
         log = LOGS / f"operator-chart-{namespace}.log"

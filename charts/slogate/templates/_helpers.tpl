@@ -88,6 +88,18 @@ namespace is added in namespaced mode: its freezes and incidents must be seen to
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]
+# The holds admission applies: one HoldSet per namespace, created on the first hold, deleted after
+# the last (docs/admission.md).
+- apiGroups: ["slogate.dev"]
+  resources: ["holdsets"]
+  verbs: ["list", "create", "patch", "delete"]
+- apiGroups: ["slogate.dev"]
+  resources: ["holdsets/status"]
+  verbs: ["patch"]
+# For a deploy admission missed: how many pods of the new revision had started.
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["list"]
 {{- end -}}
 
 {{/* Read-only cluster-scoped rules, needed in both modes. */}}
@@ -100,6 +112,32 @@ namespace is added in namespaced mode: its freezes and incidents must be seen to
 - apiGroups: ["apiextensions.k8s.io"]
   resources: ["customresourcedefinitions"]
   verbs: ["list", "watch"]
+# Whether the admission policy is installed (the chart installs it; the operator only looks).
+- apiGroups: ["admissionregistration.k8s.io"]
+  resources: ["mutatingadmissionpolicies"]
+  resourceNames: ["slogate-hold"]
+  verbs: ["get"]
+{{- if eq (include "slogate.admissionWebhook" .) "true" }}
+# The fallback webhook: kopf creates its MutatingWebhookConfiguration and keeps its caBundle current.
+- apiGroups: ["admissionregistration.k8s.io"]
+  resources: ["mutatingwebhookconfigurations"]
+  verbs: ["create"]
+- apiGroups: ["admissionregistration.k8s.io"]
+  resources: ["mutatingwebhookconfigurations"]
+  resourceNames: ["slogate-hold.slogate.dev"]
+  verbs: ["get", "patch"]
+{{- end }}
+{{- end -}}
+
+{{/* Whether the cluster serves MutatingAdmissionPolicy (admissionregistration.k8s.io/v1). */}}
+{{- define "slogate.admissionPolicyServed" -}}
+{{- .Capabilities.APIVersions.Has "admissionregistration.k8s.io/v1/MutatingAdmissionPolicy" -}}
+{{- end -}}
+
+{{/* Whether the operator serves the fallback webhook: asked for, or auto where the policy is not served. */}}
+{{- define "slogate.admissionWebhook" -}}
+{{- $mode := .Values.admission.mode -}}
+{{- or (eq $mode "webhook") (and (eq $mode "auto") (ne (include "slogate.admissionPolicyServed" .) "true")) -}}
 {{- end -}}
 
 {{/* kopf peering: watch every peering object of the kind, keep-alive only in the release's own. */}}
