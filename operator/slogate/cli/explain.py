@@ -84,29 +84,47 @@ def _listed(resource: dict[str, Any], field: str, kind: str, namespace: str, nam
     )
 
 
-def _checks(gates: list[dict[str, Any]], kind: str, namespace: str, name: str) -> list[dict[str, Any]]:
+def _verdicts(
+    gates: list[dict[str, Any]], kind: str, namespace: str, name: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """(gate name, its status entry) for every gate that reports a verdict on this workload."""
+    return [
+        (name_of(gate), verdict)
+        for gate in gates
+        for verdict in status_of(gate).get("workloads") or []
+        if names_workload(verdict.get("workload") or {}, namespace_of(gate), kind, namespace, name)
+    ]
+
+
+def _checks(verdicts: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
     checks = []
-    for gate in gates:
-        for verdict in status_of(gate).get("workloads") or []:
-            if not names_workload(verdict.get("workload") or {}, namespace_of(gate), kind, namespace, name):
-                continue
-            for reason in verdict.get("reasons") or []:
-                result = "pass" if reason.get("passed") else "waived" if reason.get("waived") else "FAIL"
-                if not reason.get("passed") and reason.get("enforced") is False:
-                    result += " (dry run)"
-                checks.append(
-                    {
-                        "gate": reason.get("gate") or name_of(gate),
-                        "check": reason.get("check"),
-                        "source": reason.get("source"),
-                        "result": result,
-                        "observed": reason.get("observed"),
-                        "limit": reason.get("limit"),
-                        "clearsAt": reason.get("clearsAt"),
-                        "message": reason.get("message"),
-                    }
-                )
+    for gate, verdict in verdicts:
+        for reason in verdict.get("reasons") or []:
+            result = "pass" if reason.get("passed") else "waived" if reason.get("waived") else "FAIL"
+            if not reason.get("passed") and reason.get("enforced") is False:
+                result += " (dry run)"
+            checks.append(
+                {
+                    "gate": reason.get("gate") or gate,
+                    "check": reason.get("check"),
+                    "source": reason.get("source"),
+                    "result": result,
+                    "observed": reason.get("observed"),
+                    "limit": reason.get("limit"),
+                    "clearsAt": reason.get("clearsAt"),
+                    "message": reason.get("message"),
+                }
+            )
     return checks
+
+
+def _gate_decision(verdicts: list[tuple[str, dict[str, Any]]]) -> str | None:
+    """The most severe enforced verdict of the gates, as the workload annotation would record it."""
+    found = {str(verdict.get("enforcedVerdict")) for _, verdict in verdicts}
+    for decision in ("Rollback", "Hold"):
+        if decision in found:
+            return decision
+    return "Proceed" if found else None
 
 
 def slo_summary(slo: dict[str, Any]) -> dict[str, Any]:
@@ -191,7 +209,10 @@ def explain_view(
     marks = annotations_of(workload)
     held = marks.get(HELD_ANNOTATION) == "true"
     paused = bool(spec_of(workload).get("paused"))
-    decision = marks.get(DECISION_ANNOTATION)
+    verdicts = _verdicts(gates, kind.value, namespace, name)
+    # slogate annotates a workload when a decision changes; one that was always allowed may have
+    # no annotation yet, and then its gates' status says what was decided.
+    decision = marks.get(DECISION_ANNOTATION) or _gate_decision(verdicts)
     return {
         "workload": {"kind": kind.value, "namespace": namespace, "name": name},
         "decision": decision,
@@ -206,7 +227,7 @@ def explain_view(
         "revision": marks.get(REVISION_ANNOTATION),
         "rolledBackTo": marks.get(ROLLED_BACK_TO_ANNOTATION),
         "gates": [gate.strip() for gate in marks.get(GATE_ANNOTATION, "").split(",") if gate.strip()],
-        "checks": _checks(gates, kind.value, namespace, name),
+        "checks": _checks(verdicts),
         "slos": [
             slo_summary(slo) for slo in slos if _listed(slo, "selectedWorkloads", kind.value, namespace, name)
         ],
@@ -228,7 +249,10 @@ def explain_view(
 def headline(view: dict[str, Any]) -> str:
     decision = view["decision"]
     if decision is None:
-        return "not decided by slogate yet (is the operator running and watching this namespace?)"
+        return (
+            "ALLOWED (nothing has held it; no ReleaseGate governs it, so slogate records a decision "
+            "only when a freeze or an incident holds it)"
+        )
     if decision in ("Hold", "Rollback"):
         state = "HELD" if view["held"] or view["paused"] else "HELD (decided; not paused)"
         return f"{state} (decision {decision})"

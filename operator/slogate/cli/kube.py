@@ -190,17 +190,13 @@ class Kube:
     def whoami(self) -> str | None:
         """The user name the API server authenticates us as (SelfSubjectReview), when it says."""
         try:
-            response = self._api.call_api(
-                "/apis/authentication.k8s.io/v1/selfsubjectreviews",
-                "POST",
-                body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
-                header_params={"Content-Type": "application/json", "Accept": "application/json"},
-                auth_settings=["BearerToken"],
+            response: Any = client.AuthenticationV1Api(self._api).create_self_subject_review(
+                {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
                 _preload_content=False,
             )
         except (ApiException, urllib3.exceptions.HTTPError):
             return None
-        user = (_body(response[0]).get("status") or {}).get("userInfo") or {}
+        user = (_body(response).get("status") or {}).get("userInfo") or {}
         return str(user["username"]) if user.get("username") else None
 
 
