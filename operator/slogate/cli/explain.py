@@ -213,6 +213,8 @@ def explain_view(
     # slogate annotates a workload when a decision changes; one that was always allowed may have
     # no annotation yet, and then its gates' status says what was decided.
     decision = marks.get(DECISION_ANNOTATION) or _gate_decision(verdicts)
+    checks = _checks(verdicts)
+    failing = "; ".join(str(check["message"]) for check in checks if check["result"] == "FAIL")
     return {
         "workload": {"kind": kind.value, "namespace": namespace, "name": name},
         "decision": decision,
@@ -220,14 +222,14 @@ def explain_view(
         "held": held,
         "paused": paused,
         "pausedBy": ("slogate" if held else "someone else (slogate never lifts it)") if paused else None,
-        "reason": marks.get(REASON_ANNOTATION),
+        "reason": marks.get(REASON_ANNOTATION) or (failing or "all checks pass" if verdicts else None),
         "decidedAt": marks.get(DECIDED_AT_ANNOTATION),
         "heldSince": marks.get(HELD_SINCE_ANNOTATION),
         "expectedClear": marks.get(EXPECTED_CLEAR_ANNOTATION),
         "revision": marks.get(REVISION_ANNOTATION),
         "rolledBackTo": marks.get(ROLLED_BACK_TO_ANNOTATION),
         "gates": [gate.strip() for gate in marks.get(GATE_ANNOTATION, "").split(",") if gate.strip()],
-        "checks": _checks(verdicts),
+        "checks": checks,
         "slos": [
             slo_summary(slo) for slo in slos if _listed(slo, "selectedWorkloads", kind.value, namespace, name)
         ],

@@ -191,7 +191,7 @@ class Kube:
         """The user name the API server authenticates us as (SelfSubjectReview), when it says."""
         try:
             response: Any = client.AuthenticationV1Api(self._api).create_self_subject_review(
-                {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
+                client.V1SelfSubjectReview(api_version="authentication.k8s.io/v1", kind="SelfSubjectReview"),
                 _preload_content=False,
             )
         except (ApiException, urllib3.exceptions.HTTPError):
