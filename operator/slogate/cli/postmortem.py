@@ -37,8 +37,10 @@ LOOKBACK = timedelta(hours=1)
 """How long before the incident opened decisions and deployments still belong to its story."""
 
 
-def _reference_text(reference: dict[str, Any]) -> str:
-    namespace = f"{reference['namespace']}/" if reference.get("namespace") else ""
+def _reference_text(reference: dict[str, Any], home_namespace: str) -> str:
+    """kind/name, or kind/namespace/name for a workload outside the incident's namespace."""
+    other = reference.get("namespace") and reference.get("namespace") != home_namespace
+    namespace = f"{reference['namespace']}/" if other else ""
     return f"{str(reference.get('kind', '')).lower()}/{namespace}{reference.get('name')}"
 
 
@@ -54,6 +56,12 @@ def _affects(slo: dict[str, Any], affected: list[dict[str, Any]], incident_names
         for selected in status_of(slo).get("selectedWorkloads") or []
         for reference in affected
     )
+
+
+def _time(text: Any) -> str | None:
+    """The API server's times in one spelling (whole seconds, Z), so the timeline reads and sorts."""
+    moment = parse_time(text)
+    return None if moment is None else stamp(moment)
 
 
 def _in_period(time: Any, opened: datetime | None, resolved: datetime | None) -> bool:
@@ -76,7 +84,7 @@ def postmortem_view(
     affected = list(status.get("affectedWorkloads") or [])
     opened, resolved = parse_time(status.get("openedAt")), parse_time(status.get("resolvedAt"))
     decisions = [
-        {**event, "workload": workload}
+        {**event, "time": _time(event["time"]), "workload": workload}
         for workload, events in events_by_workload.items()
         for event in slogate_events(events)
         if _in_period(event["time"], opened, resolved)
@@ -84,7 +92,7 @@ def postmortem_view(
     verdicts = [
         {
             "gate": name_of(gate),
-            "workload": _reference_text(verdict.get("workload") or {}),
+            "workload": _reference_text(verdict.get("workload") or {}, namespace),
             "verdict": verdict.get("verdict"),
             "enforcedVerdict": verdict.get("enforcedVerdict"),
             "blocking": [
@@ -124,16 +132,17 @@ def postmortem_view(
         "incident": {
             **incident_summary(incident),
             "description": spec_of(incident).get("description"),
-            "resolvedAt": status.get("resolvedAt"),
+            "openedAt": _time(status.get("openedAt")),
+            "resolvedAt": _time(status.get("resolvedAt")),
             "duration": status.get("duration"),
-            "affectedWorkloads": [_reference_text(reference) for reference in affected],
+            "affectedWorkloads": [_reference_text(reference, namespace) for reference in affected],
         },
         "sloImpact": [slo_summary(slo) for slo in slos if _affects(slo, affected, namespace)],
         "timeline": sorted(timeline, key=lambda item: str(item["time"] or "")),
         "deployments": [
             {
-                "time": deployment.get("time"),
-                "workload": _reference_text(deployment.get("workload") or {}),
+                "time": _time(deployment.get("time")),
+                "workload": _reference_text(deployment.get("workload") or {}, namespace),
                 "revision": deployment.get("revision"),
                 "images": [
                     f"{image.get('container')}: {image.get('previous') or '(new)'} -> {image.get('current')}"
@@ -257,7 +266,7 @@ def run(args: argparse.Namespace, now: datetime) -> str:
     incident = kube.get_resource("Incident", kube.namespace, args.incident)
     namespace = kube.namespace
     events = {
-        _reference_text(reference): kube.events_about(
+        _reference_text(reference, namespace): kube.events_about(
             reference.get("namespace") or namespace, reference["name"]
         )
         for reference in status_of(incident).get("affectedWorkloads") or []
