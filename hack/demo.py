@@ -202,6 +202,8 @@ def start_infrastructure() -> str:
     install_crds(CLUSTER)
     say("slogate's CRDs installed")
     down()
+    # Before the operator starts, so it never sees the objects an earlier run left.
+    fresh_namespace()
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     for directory in (PIDS, LOGS):
         directory.mkdir(parents=True, exist_ok=True)
@@ -404,7 +406,6 @@ def main() -> int:
     if sys.argv[1:]:
         sys.exit("usage: hack/demo.py [down]")
     prometheus = start_infrastructure()
-    fresh_namespace()
     try:
         walk_through()
     except AssertionError as error:

@@ -106,6 +106,8 @@ def test_unfreeze_sets_the_end_to_now_and_drops_the_duration() -> None:
 def test_unfreeze_refuses_recurring_and_future_freezes_saying_what_to_do() -> None:
     with pytest.raises(CliError, match=r"recurring.*kubectl delete sgfreeze weekly"):
         end_patch(freeze_body("weekly", recurrence={"cron": "@daily", "duration": "1h"}), None, NOW)
+    with pytest.raises(CliError, match="already over"):
+        end_patch(freeze_body("done", start="2026-11-22T09:00:00Z", end="2026-11-22T11:00:00Z"), None, NOW)
     with pytest.raises(CliError, match="has not started yet"):
         end_patch(freeze_body("later", start="2026-11-23T00:00:00Z", duration="1h"), None, NOW)
 

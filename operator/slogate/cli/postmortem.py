@@ -116,7 +116,7 @@ def postmortem_view(
     ]
     timeline = [
         {
-            "time": entry.get("time"),
+            "time": _time(entry.get("time")),
             "what": f"Incident {entry.get('state')}: {entry.get('message') or ''}".strip(),
         }
         for entry in status.get("timeline") or []

@@ -14,6 +14,7 @@ import argparse
 from datetime import datetime, timedelta
 from typing import Any
 
+from slogate.api.durations import parse_duration
 from slogate.cli.freeze import CREATED_BY_CLI, CREATED_BY_LABEL
 from slogate.cli.kube import Kube
 from slogate.cli.output import (
@@ -45,6 +46,14 @@ def in_force(freeze: dict[str, Any], now: datetime) -> bool:
     return bool(status.get("active")) and (end is None or end > now)
 
 
+def _planned_end(spec: dict[str, Any], start: datetime | None) -> datetime | None:
+    """When a one-shot freeze ends: its end, or its start plus its duration."""
+    end = parse_time(spec.get("end"))
+    if end is None and start is not None and spec.get("duration"):
+        end = start + parse_duration(str(spec["duration"]))
+    return end
+
+
 def end_patch(freeze: dict[str, Any], ended_by: str | None, now: datetime) -> dict[str, Any]:
     """The merge patch that ends a one-shot freeze now; CliError when it cannot be ended so."""
     name = name_of(freeze)
@@ -60,6 +69,9 @@ def end_patch(freeze: dict[str, Any], ended_by: str | None, now: datetime) -> di
             f"ChangeFreeze {name!r} has not started yet (it starts {stamp(start)}); delete it "
             f"('kubectl delete sgfreeze {name}') to cancel it"
         )
+    end_now = _planned_end(spec, start)
+    if end_now is not None and end_now <= now:
+        raise CliError(f"ChangeFreeze {name!r} is already over (it ended {stamp(end_now)}); nothing to end")
     # The CRD requires end > start: a freeze made this very second ends one second after it began.
     end = max(now, start + timedelta(seconds=1)) if start is not None else now
     annotations = {ENDED_AT_ANNOTATION: stamp(now)}
