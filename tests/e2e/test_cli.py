@@ -17,8 +17,7 @@ import yaml
 
 from harness.cluster import Cluster, free_port
 from harness.kube import apply, get, merge_patch
-from harness.manifests import deployment
-from harness.observe import deployment_rolled_out, spec_paused, status_of
+from harness.observe import ready_deployment, spec_paused, status_of
 from harness.operator import OperatorProcess
 from harness.prometheus import Prometheus
 from harness.slogate import gate, incident, slo
@@ -56,13 +55,6 @@ def succeeds(cluster: Cluster, namespace: str, *args: str) -> str:
 
 def as_json(cluster: Cluster, namespace: str, *args: str) -> Any:
     return json.loads(succeeds(cluster, namespace, *args, "-o", "json"))
-
-
-def ready_deployment(cluster: Cluster, namespace: str, name: str) -> None:
-    apply(cluster, deployment(name, f"registry.example/{name}:1"), namespace)
-    wait_until(
-        lambda: deployment_rolled_out(cluster, namespace, name, f"registry.example/{name}:1"), 60, f"{name}:1"
-    )
 
 
 def test_freeze_holds_releases_and_unfreeze_ends_it_keeping_the_record(

@@ -17,8 +17,7 @@ from slogate.api.base import WorkloadKind
 from slogate.cli.kube import Kube
 from slogate.cli.output import (
     CliError,
-    add_cluster_flags,
-    add_output_flag,
+    add_command,
     annotations_of,
     name_of,
     namespace_of,
@@ -371,14 +370,13 @@ def run(args: argparse.Namespace, now: datetime) -> str:
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    explain = commands.add_parser(
+    explain = add_command(
+        commands,
         "explain",
-        help="why a Deployment or Rollout is held or allowed, with every input value",
+        summary="why a Deployment or Rollout is held or allowed, with every input value",
         description="Show slogate's decision for one workload: the reason, every check with its "
         "measured value and limit, the SLOs, freezes and incidents behind it, when it is expected to "
         "clear, and slogate's recent Events on it.",
+        run=run,
     )
     explain.add_argument("workload", metavar="KIND/NAME", help="deployment/NAME or rollout/NAME")
-    add_cluster_flags(explain)
-    add_output_flag(explain)
-    explain.set_defaults(command_run=run)

@@ -16,8 +16,7 @@ from slogate.api.durations import parse_duration
 from slogate.cli.kube import Kube
 from slogate.cli.output import (
     CliError,
-    add_cluster_flags,
-    add_output_flag,
+    add_command,
     name_of,
     relative,
     render,
@@ -122,16 +121,15 @@ def run(args: argparse.Namespace, now: datetime) -> str:
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    freeze = commands.add_parser(
+    freeze = add_command(
+        commands,
         "freeze",
-        help="freeze releases now for a duration (a ChangeFreeze)",
+        summary="freeze releases now for a duration (a ChangeFreeze)",
         description="Create a ChangeFreeze that starts now: releases of the selected workloads are "
         "held (queued) until it ends.",
+        run=run,
     )
     freeze.add_argument("duration", help="how long, e.g. 2h, 30m, 1d")
     freeze.add_argument("--reason", required=True, help="why; shown on every held workload")
     freeze.add_argument("--selector", "-l", help="only workloads with these labels, e.g. app=web")
     freeze.add_argument("--name", help="name of the ChangeFreeze (default: freeze-<date>-<time>)")
-    add_cluster_flags(freeze)
-    add_output_flag(freeze)
-    freeze.set_defaults(command_run=run)

@@ -86,19 +86,18 @@ class Kube:
             "or 'helm install slogate charts/slogate'"
         )
 
+    def _list_custom(self, group: str, version: str, plural: str, namespace: str | None) -> Any:
+        if namespace is None:
+            return self._custom.list_cluster_custom_object(group, version, plural, _preload_content=False)
+        return self._custom.list_namespaced_custom_object(
+            group, version, namespace, plural, _preload_content=False
+        )
+
     def list_resources(self, kind: str, namespace: str | None) -> list[dict[str, Any]]:
         """Every ``kind`` in ``namespace``, or in all namespaces when it is None."""
-        response: Any
         plural = PLURALS[kind]
         with self._calling(f"listing {plural}", missing=self._crds_missing(kind)):
-            if namespace is None:
-                response = self._custom.list_cluster_custom_object(
-                    GROUP, VERSION, plural, _preload_content=False
-                )
-            else:
-                response = self._custom.list_namespaced_custom_object(
-                    GROUP, VERSION, namespace, plural, _preload_content=False
-                )
+            response = self._list_custom(GROUP, VERSION, plural, namespace)
         return list(_body(response)["items"])
 
     def list_visible(self, kind: str, namespace: str) -> list[dict[str, Any]]:
@@ -162,17 +161,9 @@ class Kube:
             else:
                 response = self._apps.list_namespaced_deployment(namespace, _preload_content=False)
         found = [(WorkloadKind.DEPLOYMENT, body) for body in _body(response)["items"]]
-        group, version, plural = ROLLOUTS
         try:
             with self._calling("listing Rollouts"):
-                if namespace is None:
-                    response = self._custom.list_cluster_custom_object(
-                        group, version, plural, _preload_content=False
-                    )
-                else:
-                    response = self._custom.list_namespaced_custom_object(
-                        group, version, namespace, plural, _preload_content=False
-                    )
+                response = self._list_custom(*ROLLOUTS, namespace)
         except CliError as error:
             if isinstance(error.__cause__, ApiException) and error.__cause__.status == 404:
                 return found

@@ -28,6 +28,23 @@ class OutputFormat(StrEnum):
     YAML = "yaml"
 
 
+def add_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    *,
+    summary: str,
+    description: str,
+    run: Callable[[argparse.Namespace, datetime], str],
+    all_namespaces: bool = False,
+) -> argparse.ArgumentParser:
+    """A command's parser with the cluster flags and -o; the caller adds its own arguments."""
+    parser = commands.add_parser(name, help=summary, description=description)
+    add_cluster_flags(parser, all_namespaces=all_namespaces)
+    add_output_flag(parser)
+    parser.set_defaults(command_run=run)
+    return parser
+
+
 def add_cluster_flags(parser: argparse.ArgumentParser, *, all_namespaces: bool = False) -> None:
     """The kubectl flags: which kubeconfig, context and namespace, and -A where listing makes sense."""
     cluster = parser.add_argument_group("cluster", "read like kubectl: --kubeconfig, else $KUBECONFIG")

@@ -20,8 +20,7 @@ from slogate.cli.explain import (
 )
 from slogate.cli.kube import Kube
 from slogate.cli.output import (
-    add_cluster_flags,
-    add_output_flag,
+    add_command,
     name_of,
     namespace_of,
     number,
@@ -282,13 +281,12 @@ def run(args: argparse.Namespace, now: datetime) -> str:
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    postmortem = commands.add_parser(
+    postmortem = add_command(
+        commands,
         "postmortem",
-        help="a Markdown postmortem draft for an Incident",
+        summary="a Markdown postmortem draft for an Incident",
         description="Write a postmortem draft in Markdown (summary, SLO impact, timeline, deployments, "
         "gate decisions) from the Incident's status and slogate's records.",
+        run=run,
     )
     postmortem.add_argument("incident", metavar="INCIDENT", help="name of the Incident")
-    add_cluster_flags(postmortem)
-    add_output_flag(postmortem)
-    postmortem.set_defaults(command_run=run)

@@ -15,8 +15,7 @@ from slogate.api.incident import IncidentState
 from slogate.cli.explain import freeze_summary, incident_summary, slo_summary, slo_table
 from slogate.cli.kube import Kube
 from slogate.cli.output import (
-    add_cluster_flags,
-    add_output_flag,
+    add_command,
     annotations_of,
     name_of,
     namespace_of,
@@ -147,11 +146,11 @@ def run(args: argparse.Namespace, now: datetime) -> str:
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    status = commands.add_parser(
+    add_command(
+        commands,
         "status",
-        help="SLOs with budget and burn, active freezes, open incidents, held workloads",
+        summary="SLOs with budget and burn, active freezes, open incidents, held workloads",
         description="Show the release safety of a namespace (or of all with -A).",
+        run=run,
+        all_namespaces=True,
     )
-    add_cluster_flags(status, all_namespaces=True)
-    add_output_flag(status)
-    status.set_defaults(command_run=run)

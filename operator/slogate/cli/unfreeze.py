@@ -19,8 +19,7 @@ from slogate.cli.freeze import CREATED_BY_CLI, CREATED_BY_LABEL
 from slogate.cli.kube import Kube
 from slogate.cli.output import (
     CliError,
-    add_cluster_flags,
-    add_output_flag,
+    add_command,
     labels_of,
     name_of,
     parse_time,
@@ -132,14 +131,13 @@ def run(args: argparse.Namespace, now: datetime) -> str:
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    unfreeze = commands.add_parser(
+    unfreeze = add_command(
+        commands,
         "unfreeze",
-        help="end freezes now (the CLI's own, or the named ones), keeping them for the record",
+        summary="end freezes now (the CLI's own, or the named ones), keeping them for the record",
         description="End ChangeFreezes now by setting their end to the current time; they are kept "
         "(annotated with who ended them) as the audit trail. Without NAME: every freeze made by "
         "'slogate freeze' in the namespace that is in force.",
+        run=run,
     )
     unfreeze.add_argument("names", nargs="*", metavar="NAME", help="ChangeFreezes to end")
-    add_cluster_flags(unfreeze)
-    add_output_flag(unfreeze)
-    unfreeze.set_defaults(command_run=run)
