@@ -17,6 +17,7 @@ import yaml
 
 from harness.cluster import Cluster, free_port
 from harness.kube import apply, get, merge_patch
+from harness.manifests import canary_rollout
 from harness.observe import ready_deployment, spec_paused, status_of
 from harness.operator import OperatorProcess
 from harness.prometheus import Prometheus
@@ -107,6 +108,21 @@ def test_freeze_holds_releases_and_unfreeze_ends_it_keeping_the_record(
         "the freeze status to report it over",
     )
     assert "no freeze made by 'slogate freeze' is in force" in succeeds(cluster, namespace, "unfreeze")
+
+
+def test_explain_reads_rollouts_too(slogate_crds: Cluster, namespace: str, operator: OperatorProcess) -> None:
+    cluster = slogate_crds
+    apply(cluster, canary_rollout("canary", "registry.example/canary:1"), namespace)
+    wait_until(
+        lambda: status_of(cluster, "rollout", "canary", namespace).get("phase") == "Healthy", 120, "canary:1"
+    )
+    succeeds(cluster, namespace, "freeze", "1h", "--reason", "release train", "--name", "train")
+    wait_until(lambda: spec_paused(cluster, "rollout", "canary", namespace), 15, "the freeze to hold canary")
+    explained = as_json(cluster, namespace, "explain", "rollout/canary")
+    assert explained["workload"] == {"kind": "Rollout", "namespace": namespace, "name": "canary"}
+    assert explained["decision"] == "Hold"
+    assert "ChangeFreeze/train" in explained["reason"]
+    assert "Rollout " + namespace + "/canary: HELD" in succeeds(cluster, namespace, "explain", "ro/canary")
 
 
 def test_explain_and_status_show_every_input_of_a_burn_hold(
