@@ -96,6 +96,14 @@ run: deps ## run the operator against $$KUBECONFIG, or against the local cluster
 bench: deps ## speed and memory figures on the local cluster with a real Prometheus (name: value unit)
 	$(PY) hack/bench.py
 
+.PHONY: demo
+demo: deps ## a walk-through on the local cluster with a real Prometheus; leaves it running (make demo-down)
+	$(PY) hack/demo.py
+
+.PHONY: demo-down
+demo-down: ## stop the demo's traffic exporter, Prometheus and operator (make cluster-down stops them too)
+	$(PY) hack/demo.py down
+
 .PHONY: clean
 clean: cluster-down ## stop the cluster and remove local state (not the binary cache)
 	rm -rf .cluster $(VENV) .pytest_cache .mypy_cache .ruff_cache
