@@ -223,7 +223,9 @@ def test_a_release_that_eats_too_much_budget_holds_further_promotions(
         "the release's budget spend to hold further promotions",
     )
     reason = annotations_of(cluster, "deployment", "feed", namespace)["slogate.dev/reason"]
-    assert "the last release consumed" in reason
+    # "the release in progress" when a kwok pod is briefly not Ready and the Deployment counts as
+    # rolling; either way it is this release's spend that holds.
+    assert "the last release consumed" in reason or "the release in progress consumed" in reason
     assert "above maxBudgetConsumedPerRelease 1%" in reason
     verdict = status_of(cluster, "sggate", "feed", namespace)["workloads"][0]
     budget = [r for r in verdict["reasons"] if r["check"] == "ReleaseBudget"]
