@@ -130,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="namespace whose freezes and incidents may select other namespaces",
     )
     run.add_argument(
+        "--argocd-tracking-label",
+        default=_env("ARGOCD_TRACKING_LABEL"),
+        help="the label Argo CD tracks resources by, when its tracking method is label "
+        "(e.g. app.kubernetes.io/instance; env SLOGATE_ARGOCD_TRACKING_LABEL); its tracking "
+        "annotation is recognised always",
+    )
+    run.add_argument(
         "--evaluation-interval",
         type=_duration,
         default=_duration(_env("EVALUATION_INTERVAL", "10s") or "10s"),
@@ -207,6 +214,7 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
         outage_policy=args.on_prometheus_unavailable,
         grafana=_grafana(args),
         webhook=_webhook(args),
+        argocd_tracking_label=args.argocd_tracking_label,
     )
 
 

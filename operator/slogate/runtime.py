@@ -89,7 +89,10 @@ def build_runtime(settings: OperatorSettings) -> Runtime:
             timeout_seconds=prometheus.timeout_seconds,
         )
     )
-    world = World(platform_namespace=settings.platform_namespace)
+    world = World(
+        platform_namespace=settings.platform_namespace,
+        gitops_tracking_label=settings.argocd_tracking_label,
+    )
     reconciler = WorkloadReconciler(
         world,
         KubernetesWorkloads(api, field_manager=settings.field_manager),

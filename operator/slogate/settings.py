@@ -71,3 +71,6 @@ class OperatorSettings:
     """Post every decision as a Grafana annotation too; off when None."""
     webhook: WebhookConnection | None = None
     """POST every decision as JSON to a webhook too; off when None."""
+    argocd_tracking_label: str | None = None
+    """The label Argo CD tracks resources by (application.instanceLabelKey) when its tracking method
+    is label; its tracking annotation is recognised always."""

@@ -27,6 +27,8 @@ GATE_ANNOTATION = PREFIX + "gate"
 EXPECTED_CLEAR_ANNOTATION = PREFIX + "expected-clear"
 DRY_RUN_DECISION_ANNOTATION = PREFIX + "dry-run-decision"
 ROLLED_BACK_TO_ANNOTATION = PREFIX + "rolled-back-to"
+HELD_TEMPLATE_ANNOTATION = PREFIX + "held-template"
+ACTION_REQUIRED_ANNOTATION = PREFIX + "action-required"
 MAX_REASON_LENGTH = 2048
 
 
@@ -82,7 +84,13 @@ def hold_annotations(now: datetime) -> dict[str, str | None]:
 
 
 def release_annotations() -> dict[str, str | None]:
-    return {HELD_ANNOTATION: None, HELD_SINCE_ANNOTATION: None, EXPECTED_CLEAR_ANNOTATION: None}
+    return {
+        HELD_ANNOTATION: None,
+        HELD_SINCE_ANNOTATION: None,
+        EXPECTED_CLEAR_ANNOTATION: None,
+        HELD_TEMPLATE_ANNOTATION: None,
+        ACTION_REQUIRED_ANNOTATION: None,
+    }
 
 
 _MEASURED_NUMBER = re.compile(r"(?<![\w.:-])\d+(\.\d+)?%?")

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -25,7 +25,9 @@ from slogate.api.gate import CheckKind, NoDataPolicy, Verdict
 from slogate.domain.inputs import ReleaseImpact
 from slogate.domain.verdict import Decision, decide
 from slogate.reconcile.markers import (
+    ACTION_REQUIRED_ANNOTATION,
     DECISION_ANNOTATION,
+    HELD_TEMPLATE_ANNOTATION,
     ROLLED_BACK_TO_ANNOTATION,
     deciding_gates,
     decision_annotations,
@@ -68,6 +70,8 @@ class Action(StrEnum):
 class Plan:
     action: Action
     note: str = ""
+    markers: Mapping[str, str | None] = field(default_factory=dict)
+    """Annotations the plan writes besides the decision's own markers."""
 
 
 def _plan_hold(state: WorkloadState) -> Plan:
@@ -84,7 +88,43 @@ def _plan_hold(state: WorkloadState) -> Plan:
     return Plan(Action.PAUSE)
 
 
+ROLLBACK_IN_GIT = (
+    "managed by Argo CD, whose self-heal would revert a rollback: slogate holds it instead; "
+    "roll back in Git (revert the commit) and the new revision is let through"
+)
+
+
+def _plan_rollback_in_git(state: WorkloadState) -> Plan:
+    """A Deployment Argo CD syncs is held, never rolled back in the cluster: a rollback is drift
+    that self-heal reverts within seconds, and slogate would roll back again, flapping between
+    revisions. The held template is recorded; a different one can only come from a new Git
+    revision, the rollback (or fix) made in Git, and it is let through and remembered as the
+    target, so the burn its rollout still measures does not hold it again."""
+    if state.is_rollback_target:
+        return Plan(Action.NONE, "already rolled back to this template in Git")
+    held_template = state.annotations.get(HELD_TEMPLATE_ANNOTATION)
+    if state.held_by_slogate and held_template is not None and held_template != state.template_hash:
+        return Plan(
+            Action.UNPAUSE,
+            "a new revision from Git replaced the held one; slogate lets it roll out",
+            {ROLLED_BACK_TO_ANNOTATION: state.template_hash},
+        )
+    hold = _plan_hold(state)
+    if hold.action is Action.NONE and not state.held_by_slogate:
+        return hold
+    return Plan(
+        hold.action,
+        ROLLBACK_IN_GIT,
+        {
+            HELD_TEMPLATE_ANNOTATION: held_template or state.template_hash,
+            ACTION_REQUIRED_ANNOTATION: ROLLBACK_IN_GIT,
+        },
+    )
+
+
 def _plan_rollback(state: WorkloadState) -> Plan:
+    if state.kind is WorkloadKind.DEPLOYMENT and state.gitops_managed:
+        return _plan_rollback_in_git(state)
     if state.kind is WorkloadKind.ROLLOUT:
         return Plan(Action.NONE, "already aborted") if state.aborted else Plan(Action.ABORT)
     if state.is_rollback_target:
@@ -202,6 +242,7 @@ class WorkloadReconciler:
             for tracked in reach.slos
         }
         markers: dict[str, str | None] = dict(decision_annotations(decision, state.revision, slo_states, now))
+        markers.update(intended.markers)
         action, note = intended.action, intended.note
         recorded = action is not Action.NONE or (
             differs(state.annotations, markers) and not _untouched_and_free(state, decision)
