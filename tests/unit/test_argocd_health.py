@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import lupa.lua51 as lua51
 import pytest
+from lupa import lua51
 from pydantic import BaseModel
 
 from slogate.api.freeze import ChangeFreezeStatus
@@ -200,7 +200,8 @@ FREEZE_CASES = {
             "conditions": VALID,
         },
         "Suspended",
-        "change freeze in force: Black Friday (until 2026-11-22T11:00:00Z); holding Deployment/web, Rollout/api",
+        "change freeze in force: Black Friday (until 2026-11-22T11:00:00Z); "
+        "holding Deployment/web, Rollout/api",
     ),
     "inactive with a next window": (
         {
