@@ -214,11 +214,14 @@ start_argocd() {
     --metrics-address 127.0.0.1 --metrics-port "$ARGOCD_REPO_SERVER_METRICS_PORT" --loglevel warn
   # ARGOCD_FAKE_IN_CLUSTER: the destination https://kubernetes.default.svc is the cluster of the
   # kubeconfig that client-go loads by default, so KUBECONFIG must name it as well as --kubeconfig.
+  # --persist-resource-health: each resource's health in the Application's status.resources (Argo CD
+  # 3 keeps it only in Redis for its UI by default), where the tests read it; computed the same way.
   start argocd-application-controller env ARGOCD_FAKE_IN_CLUSTER=true KUBECONFIG="$KUBECONFIG_FILE" \
     argocd-application-controller --kubeconfig "$KUBECONFIG_FILE" --namespace argocd \
     --repo-server "127.0.0.1:$ARGOCD_REPO_SERVER_PORT" --repo-server-plaintext \
     --redis "127.0.0.1:$REDIS_PORT" --metrics-port "$ARGOCD_CONTROLLER_METRICS_PORT" \
-    --app-resync 10 --app-resync-jitter 0 --self-heal-timeout-seconds 2 --loglevel warn
+    --app-resync 10 --app-resync-jitter 0 --self-heal-timeout-seconds 2 --loglevel warn \
+    --persist-resource-health
 }
 
 create_nodes() {

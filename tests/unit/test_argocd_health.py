@@ -24,6 +24,8 @@ STATUS_MODELS: dict[str, type[BaseModel]] = {
     "Incident": IncidentStatus,
 }
 NOW = "2026-11-22T10:00:00Z"
+# Argo CD's Lua VM loads only the base, package and table libraries and a safe os subset.
+UNLOADED_LIBRARIES = ("string", "math", "io", "debug", "coroutine")
 
 
 def health(kind: str, obj: dict[str, Any]) -> tuple[str, str]:
@@ -31,6 +33,8 @@ def health(kind: str, obj: dict[str, Any]) -> tuple[str, str]:
     if obj.get("status"):
         STATUS_MODELS[kind].model_validate(obj["status"])
     runtime = lua51.LuaRuntime()
+    for library in UNLOADED_LIBRARIES:
+        runtime.globals()[library] = None
     runtime.globals().obj = runtime.table_from(obj, recursive=True)
     result = runtime.execute((HEALTH / f"{kind}.lua").read_text())
     return str(result["status"]), str(result["message"] or "")

@@ -2,7 +2,8 @@
 -- Suspended: the freeze is in force (its reason, end and held workloads in the message).
 -- Healthy: not in force (the next window in the message). Degraded: invalid spec.
 -- Progressing: not evaluated yet.
--- Argo CD runs each health script on its own, so every script carries its own helpers.
+-- Argo CD runs each health script on its own, so every script carries its own helpers, and
+-- without Lua's string library (only base, table and a safe os are loaded).
 local hs = {}
 
 local function condition(status, kind)

@@ -2,7 +2,8 @@
 -- Degraded: open and holding promotions (an open P1/P2 by default), or an invalid spec.
 -- Progressing: open but below the severity that holds promotions, or not evaluated yet.
 -- Healthy: Resolved or Closed.
--- Argo CD runs each health script on its own, so every script carries its own helpers.
+-- Argo CD runs each health script on its own, so every script carries its own helpers, and
+-- without Lua's string library (only base, table and a safe os are loaded).
 local hs = {}
 
 local function condition(status, kind)

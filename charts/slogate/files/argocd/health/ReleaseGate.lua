@@ -2,7 +2,8 @@
 -- Suspended: the gate holds at least one workload (slogate's reason in the message).
 -- Degraded: invalid spec, or the gate rolled a workload back. Healthy: everything may proceed,
 -- including a DryRun gate that only reports what it would do. Progressing: not evaluated yet.
--- Argo CD runs each health script on its own, so every script carries its own helpers.
+-- Argo CD runs each health script on its own, so every script carries its own helpers, and
+-- without Lua's string library (only base, table and a safe os are loaded).
 local hs = {}
 
 local function condition(status, kind)

@@ -1,12 +1,9 @@
 -- Argo CD health of a slogate ServiceLevelObjective, read from the status slogate writes.
 -- Healthy: within budget. Degraded: invalid spec, budget exhausted, or a page-severity burn-rate
 -- policy firing. Progressing: not evaluated yet, no data, or only ticket-severity policies firing.
--- Argo CD runs each health script on its own, so every script carries its own helpers.
+-- Argo CD runs each health script on its own, so every script carries its own helpers, and
+-- without Lua's string library (only base, table and a safe os are loaded).
 local hs = {}
-
-local function num(value)
-  return string.format("%g", value)
-end
 
 local function condition(status, kind)
   if status.conditions == nil then
@@ -38,7 +35,7 @@ end
 
 local budget = ""
 if status.errorBudgetRemainingPercent ~= nil then
-  budget = "error budget remaining " .. num(status.errorBudgetRemainingPercent) .. "%"
+  budget = "error budget remaining " .. tostring(status.errorBudgetRemainingPercent) .. "%"
 end
 
 if status.state == "Exhausted" then
@@ -53,7 +50,7 @@ if status.state == "Burning" then
   for _, alert in ipairs(status.alerts or {}) do
     if alert.firing then
       table.insert(firing, alert.name .. " (" .. alert.severity .. ", burn rate > " ..
-        num(alert.burnRateThreshold) .. ")")
+        tostring(alert.burnRateThreshold) .. ")")
       if alert.severity == "page" then
         paging = true
       end
@@ -75,7 +72,7 @@ if status.state == "Healthy" then
   hs.status = "Healthy"
   hs.message = budget
   if status.sli ~= nil then
-    hs.message = "SLI " .. num(status.sli) .. "%, " .. budget
+    hs.message = "SLI " .. tostring(status.sli) .. "%, " .. budget
   end
   return hs
 end
