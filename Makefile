@@ -68,15 +68,16 @@ e2e: deps ## end-to-end tests on the local cluster
 	hack/pytest.sh tests/e2e
 
 .PHONY: manifests
-manifests: venv ## generate the CRDs in crds/ and charts/slogate/crds/ from operator/slogate/api
+manifests: venv ## generate the CRDs (crds/, charts/slogate/crds/) and the admission policy (deploy/admission/)
 	$(PY) hack/gen_crds.py
 
 .PHONY: verify-manifests
 verify-manifests: venv ## fail when crds/ or charts/slogate/crds/ differ from what the models generate
 	@generated=$$(mktemp -d); trap 'rm -rf "$$generated"' EXIT; \
-	$(PY) hack/gen_crds.py --output "$$generated" >/dev/null; \
-	for dir in crds charts/slogate/crds; do \
-	  if ! diff -ru "$$dir" "$$generated"; then \
+	$(PY) hack/gen_crds.py --output "$$generated/crds" --admission-output "$$generated/admission" >/dev/null; \
+	for dir in crds charts/slogate/crds deploy/admission; do \
+	  expected="$$generated/crds"; [ "$$dir" = deploy/admission ] && expected="$$generated/admission"; \
+	  if ! diff -ru "$$dir" "$$expected"; then \
 	    echo "error: $$dir is out of date with operator/slogate/api; run 'make manifests' and commit the result" >&2; \
 	    exit 1; \
 	  fi; \

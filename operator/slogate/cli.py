@@ -21,6 +21,8 @@ from slogate import __version__
 from slogate.api.durations import parse_duration
 from slogate.api.gate import NoDataPolicy
 from slogate.settings import (
+    AdmissionChoice,
+    AdmissionSettings,
     GrafanaConnection,
     LogFormat,
     OperatorSettings,
@@ -92,6 +94,59 @@ def _add_sink_flags(run: argparse.ArgumentParser) -> None:
         default=_env_headers(),
         help="extra header 'Name: value' for the webhook (repeatable; env SLOGATE_WEBHOOK_HEADERS, "
         "one per line)",
+    )
+
+
+def _add_admission_flags(run: argparse.ArgumentParser) -> None:
+    admission = run.add_argument_group(
+        "admission", "hold a deploy that arrives during a hold in the same write (see docs/admission.md)"
+    )
+    admission.add_argument(
+        "--admission",
+        type=AdmissionChoice,
+        choices=list(AdmissionChoice),
+        default=AdmissionChoice(_env("ADMISSION", "auto") or "auto"),
+        help="auto (default): the MutatingAdmissionPolicy where the API server serves it, else the "
+        "webhook; off: hold after the fact only",
+    )
+    admission.add_argument(
+        "--admission-failure-policy",
+        choices=["Ignore", "Fail"],
+        default=_env("ADMISSION_FAILURE_POLICY", "Ignore"),
+        help="when admission itself fails: Ignore (default) lets the write through, Fail refuses it",
+    )
+    admission.add_argument(
+        "--admission-webhook-port", type=int, default=int(_env("ADMISSION_WEBHOOK_PORT", "9443") or 9443)
+    )
+    admission.add_argument(
+        "--admission-webhook-host",
+        default=_env("ADMISSION_WEBHOOK_HOST"),
+        help="host or IP by which the API server reaches the webhook (e.g. 127.0.0.1)",
+    )
+    admission.add_argument(
+        "--admission-webhook-service",
+        default=_env("ADMISSION_WEBHOOK_SERVICE"),
+        help="NAMESPACE/NAME of the Service in front of the operator's webhook (in a cluster)",
+    )
+    admission.add_argument(
+        "--admission-webhook-cert-dir",
+        type=Path,
+        default=_env("ADMISSION_WEBHOOK_CERT_DIR"),
+        help="where the webhook's self-signed certificate is written (default: a temporary directory)",
+    )
+
+
+def _admission(args: argparse.Namespace) -> AdmissionSettings:
+    service = args.admission_webhook_service
+    if service is not None and service.count("/") != 1:
+        raise SystemExit("slogate run: --admission-webhook-service must be NAMESPACE/NAME")
+    return AdmissionSettings(
+        choice=args.admission,
+        failure_policy=args.admission_failure_policy,
+        webhook_port=args.admission_webhook_port,
+        webhook_host=args.admission_webhook_host,
+        webhook_service=service,
+        webhook_cert_dir=args.admission_webhook_cert_dir,
     )
 
 
@@ -169,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Proceed; missing data never rolls anything back",
     )
     _add_sink_flags(run)
+    _add_admission_flags(run)
     return parser
 
 
@@ -214,6 +270,7 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
         outage_policy=args.on_prometheus_unavailable,
         grafana=_grafana(args),
         webhook=_webhook(args),
+        admission=_admission(args),
         argocd_tracking_label=args.argocd_tracking_label,
     )
 

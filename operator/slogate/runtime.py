@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from kubernetes import client, config
 
+from slogate.adapters.admission import KubernetesHoldSets, ensure_admission_policy, serves_admission_policies
 from slogate.adapters.cluster import ClusterReader, StatusPatcher, WorkloadHistory
 from slogate.adapters.events import KubernetesEvents
 from slogate.adapters.prometheus import PrometheusQueries, PrometheusSettings
@@ -20,12 +22,15 @@ from slogate.adapters.sinks import GrafanaAnnotations, WebhookSink
 from slogate.adapters.telemetry import PrometheusTelemetry
 from slogate.adapters.workloads import KubernetesWorkloads
 from slogate.api.base import WorkloadKind
+from slogate.reconcile.admission import AdmissionHolds, AdmissionMode
 from slogate.reconcile.controller import Controller
 from slogate.reconcile.cycle import CycleSettings, EvaluationCycle
 from slogate.reconcile.ports import DecisionSink
 from slogate.reconcile.workloads import WorkloadReconciler
 from slogate.reconcile.world import World
-from slogate.settings import OperatorSettings
+from slogate.settings import AdmissionChoice, OperatorSettings
+
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -48,10 +53,13 @@ class Runtime:
     controller: Controller
     telemetry: PrometheusTelemetry
     reader: ClusterReader
+    admission: AdmissionHolds
+    holdsets: KubernetesHoldSets
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
         """List everything, then start the evaluation loop: nothing is decided on a partial view."""
+        self.admission.load(await asyncio.to_thread(self.holdsets.list_holdsets))
         listing = await asyncio.to_thread(self.reader.list_all)
         workloads = [(WorkloadKind.DEPLOYMENT, body) for body in listing.deployments]
         workloads += [(WorkloadKind.ROLLOUT, body) for body in listing.rollouts]
@@ -78,6 +86,23 @@ def decision_sinks(settings: OperatorSettings) -> list[DecisionSink]:
     return sinks
 
 
+def admission_mode(api: client.ApiClient, settings: OperatorSettings) -> AdmissionMode:
+    """The admission mechanism, by API discovery: the policy where it is served (and installed, or
+    installable), the webhook where it is not; Reconcile when admission is switched off."""
+    choice = settings.admission.choice
+    if choice is AdmissionChoice.OFF:
+        return AdmissionMode.RECONCILE
+    if choice is AdmissionChoice.WEBHOOK:
+        return AdmissionMode.WEBHOOK
+    if serves_admission_policies(api):
+        installed = ensure_admission_policy(api, settings.admission.failure_policy, settings.field_manager)
+        return AdmissionMode.POLICY if installed else AdmissionMode.RECONCILE
+    if choice is AdmissionChoice.POLICY:
+        log.warning("the API server does not serve MutatingAdmissionPolicy; deploys are held after the fact")
+        return AdmissionMode.RECONCILE
+    return AdmissionMode.WEBHOOK
+
+
 def build_runtime(settings: OperatorSettings) -> Runtime:
     api = api_client()
     prometheus = settings.prometheus
@@ -93,20 +118,29 @@ def build_runtime(settings: OperatorSettings) -> Runtime:
         platform_namespace=settings.platform_namespace,
         gitops_tracking_label=settings.argocd_tracking_label,
     )
+    telemetry = PrometheusTelemetry()
+    mode = admission_mode(api, settings)
+    log.info("deploys during a hold are held by %s", mode.value)
+    telemetry.admission_mode(mode.value, tuple(each.value for each in AdmissionMode))
+    holdsets = KubernetesHoldSets(api, field_manager=settings.field_manager)
+    admission = AdmissionHolds(world, holdsets, mode, settings.namespaces)
+    history = WorkloadHistory(api)
     reconciler = WorkloadReconciler(
         world,
         KubernetesWorkloads(api, field_manager=settings.field_manager),
         KubernetesEvents(api, instance=settings.instance),
         outage_policy=settings.outage_policy,
         sinks=decision_sinks(settings),
+        admission=admission,
+        revisions=history,
+        telemetry=telemetry,
     )
-    telemetry = PrometheusTelemetry()
     cycle = EvaluationCycle(
         world=world,
         reconciler=reconciler,
         queries=queries,
         statuses=StatusPatcher(api, field_manager=settings.field_manager),
-        history=WorkloadHistory(api),
+        history=history,
         telemetry=telemetry,
         clock=utc_now,
         settings=CycleSettings(interval=settings.evaluation_interval),
@@ -117,4 +151,6 @@ def build_runtime(settings: OperatorSettings) -> Runtime:
         controller=Controller(world, cycle, utc_now),
         telemetry=telemetry,
         reader=ClusterReader(api, settings.namespaces),
+        admission=admission,
+        holdsets=holdsets,
     )

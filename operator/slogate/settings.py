@@ -52,6 +52,31 @@ class WebhookConnection:
     headers: tuple[tuple[str, str], ...] = ()
 
 
+class AdmissionChoice(StrEnum):
+    """How to hold deploys that arrive during a hold: ``auto`` picks the MutatingAdmissionPolicy
+    where the API server serves it and the webhook elsewhere."""
+
+    AUTO = "auto"
+    POLICY = "policy"
+    WEBHOOK = "webhook"
+    OFF = "off"
+
+
+@dataclass(frozen=True)
+class AdmissionSettings:
+    choice: AdmissionChoice = AdmissionChoice.AUTO
+    failure_policy: str = "Ignore"
+    """Of the policy slogate installs itself and of the webhook: Ignore lets writes through when
+    admission fails; Fail refuses them."""
+    webhook_address: str = "0.0.0.0"  # noqa: S104  (a pod serves its webhook on all interfaces)
+    webhook_port: int = 9443
+    webhook_host: str | None = None
+    """How the API server reaches the webhook by URL (e.g. 127.0.0.1 for a local operator)."""
+    webhook_service: str | None = None
+    """NAMESPACE/NAME of the Service in front of an in-cluster operator's webhook."""
+    webhook_cert_dir: Path | None = None
+
+
 @dataclass(frozen=True)
 class OperatorSettings:
     prometheus: PrometheusConnection
@@ -70,6 +95,7 @@ class OperatorSettings:
     grafana: GrafanaConnection | None = None
     """Post every decision as a Grafana annotation too; off when None."""
     webhook: WebhookConnection | None = None
+    admission: AdmissionSettings = field(default_factory=AdmissionSettings)
     """POST every decision as JSON to a webhook too; off when None."""
     argocd_tracking_label: str | None = None
     """The label Argo CD tracks resources by (application.instanceLabelKey) when its tracking method

@@ -151,28 +151,30 @@ def test_slogate_resources_from_git_take_effect_and_show_their_health(
     assert spec_paused(cluster, "deployment", "web", namespace)
     assert app_status(cluster, gitops.app)["sync"]["status"] == "Synced"
 
+    martian = freeze("lunch", reason="Lunch")
+    martian["spec"]["timeZone"] = "Mars/Olympus"
+    gitops.sync("a freeze in a time zone the API server cannot check", lunch=martian)
+    message = gitops.wait_health("ChangeFreeze", "lunch", "Degraded")
+    assert message.startswith("invalid: ")
+    assert "Mars/Olympus" in message
+
     too_long = slo("checkout-availability", service, app="checkout")
     too_long["spec"]["policies"][0]["longWindow"] = "2h"
-    gitops.sync("an SLO whose policy is longer than its window", checkout_slo=too_long)
-    message = gitops.wait_health("ServiceLevelObjective", "checkout-availability", "Degraded")
-    assert message.startswith("invalid: ")
-    assert "longWindow (2h)" in message
-
     resolved = incident("web-errors", app="web", severity="P1", state="Resolved")
-    bad_severity = incident("typo", app="web", severity="P9")
-    gitops.push("resolve the incident, and a typo", incident=resolved, typo=bad_severity)
+    gitops.push("resolve the incident, and an SLO the API server refuses", incident=resolved, bad=too_long)
     wait_until(
         lambda: [
             condition
             for condition in app_status(cluster, gitops.app).get("conditions") or []
-            if condition["type"] == "SyncError" and 'Unsupported value: "P9"' in condition["message"]
+            if condition["type"] == "SyncError"
+            and "every policy's longWindow must be no longer than window" in condition["message"]
         ],
         SYNC_TIMEOUT,
         "the failed sync, with the API server's message, in the Application's conditions",
     )
     assert app_status(cluster, gitops.app)["sync"]["status"] == "OutOfSync"
 
-    gitops.sync("fix the typo", typo=None)
+    gitops.sync("drop the refused SLO", bad=None)
     assert gitops.wait_health("Incident", "web-errors", "Healthy").startswith(
         "P1 Resolved: web returns errors"
     )

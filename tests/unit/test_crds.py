@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from slogate.api import RESOURCE_TYPES
+from slogate.api import CRD_TYPES
 from slogate.api.base import Resource
 from slogate.api.crd import cel_rules, custom_resource_definition, open_api_schema
 from slogate.api.recurrence import CRON_SHAPE_PATTERN, RRULE_SHAPE_PATTERN
@@ -38,7 +38,7 @@ def walk(node: Any, path: str = "") -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-@pytest.fixture(params=RESOURCE_TYPES, ids=lambda model: model.names.kind)
+@pytest.fixture(params=CRD_TYPES, ids=lambda model: model.names.kind)
 def model(request: pytest.FixtureRequest) -> type[Resource]:
     resource: type[Resource] = request.param
     return resource
@@ -106,7 +106,7 @@ def test_names_printer_columns_and_status(model: type[Resource]) -> None:
     ],
 )
 def test_printer_columns_show_what_matters(kind: str, columns: set[str]) -> None:
-    model = next(model for model in RESOURCE_TYPES if model.names.kind == kind)
+    model = next(model for model in CRD_TYPES if model.names.kind == kind)
     version = custom_resource_definition(model)["spec"]["versions"][0]
     assert columns <= {column["name"] for column in version["additionalPrinterColumns"]}
 
@@ -124,7 +124,7 @@ def test_printer_columns_show_what_matters(kind: str, columns: set[str]) -> None
     ],
 )
 def test_cel_rules_say_what_the_schema_cannot(kind: str, fragment: str) -> None:
-    model = next(model for model in RESOURCE_TYPES if model.names.kind == kind)
+    model = next(model for model in CRD_TYPES if model.names.kind == kind)
     assert any(fragment in rule for rule in cel_rules(open_api_schema(model)))
 
 
@@ -138,7 +138,7 @@ def test_shape_patterns_accept_examples_and_reject_garbage() -> None:
 
 @pytest.mark.parametrize("directory", ["crds", "charts/slogate/crds"])
 def test_committed_crds_match_the_models(directory: str) -> None:
-    for model in RESOURCE_TYPES:
+    for model in CRD_TYPES:
         path = ROOT / directory / f"{model.names.crd_name}.yaml"
         assert path.exists(), f"{path} missing: run make manifests"
         assert yaml.safe_load(path.read_text()) == custom_resource_definition(model), (

@@ -13,12 +13,11 @@ import pytest
 
 from slogate.api.base import WorkloadKind
 from slogate.api.gate import Verdict
+from slogate.api.holdset import HELD_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
 from slogate.domain.verdict import Decision
 from slogate.reconcile.markers import (
     ACTION_REQUIRED_ANNOTATION,
-    HELD_ANNOTATION,
     HELD_TEMPLATE_ANNOTATION,
-    ROLLED_BACK_TO_ANNOTATION,
     release_annotations,
 )
 from slogate.reconcile.workloads import ROLLBACK_IN_GIT, Action, plan

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from slogate.api.gate import CheckKind, Verdict
+from slogate.api.holdset import REASON_ANNOTATION
 from slogate.domain.checks import Reason
 from slogate.domain.verdict import Decision
 from slogate.reconcile.markers import (
@@ -18,7 +19,6 @@ from slogate.reconcile.markers import (
     EXPECTED_CLEAR_ANNOTATION,
     GATE_ANNOTATION,
     MAX_REASON_LENGTH,
-    REASON_ANNOTATION,
     REVISION_ANNOTATION,
     SLO_STATE_ANNOTATION,
     decision_annotations,

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from slogate.api.base import ChangeType, WorkloadKind
-from slogate.reconcile.markers import HELD_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
+from slogate.api.holdset import HELD_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
 from slogate.reconcile.reach import compute_reach
 from slogate.reconcile.world import (
     POD_TEMPLATE_HASH_LABELS,

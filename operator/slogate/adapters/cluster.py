@@ -1,9 +1,9 @@
 """Reading and writing slogate's own resources and the workloads' history through the API server.
 
-Three jobs that reconcile reaches through ports: the initial listing that fills the World before
+Four jobs that reconcile reaches through ports: the initial listing that fills the World before
 anything is decided (so a restarted operator never releases a hold because it has not yet seen the
 freeze behind it), status writes on the status subresource, and the recent revisions of a workload
-for an Incident's suspect list.
+for an Incident's suspect list (and, for a deploy admission missed, the pods that had started).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from kubernetes import client
@@ -19,7 +20,7 @@ from kubernetes.client.exceptions import ApiException
 
 from slogate.api.base import GROUP, VERSION, WorkloadKind, WorkloadReference
 from slogate.api.incident import ImageChange, RecentDeployment
-from slogate.reconcile.ports import WorkloadRef
+from slogate.reconcile.ports import RevisionStart, WorkloadRef
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,10 @@ class StatusPatcher:
                 raise
 
 
+def _timestamp(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
 def _images(template: Mapping[str, Any]) -> dict[str, str]:
     containers = ((template.get("spec") or {}).get("containers")) or []
     return {str(c.get("name")): str(c.get("image")) for c in containers}
@@ -144,6 +149,32 @@ class WorkloadHistory:
 
     def __init__(self, api: client.ApiClient) -> None:
         self._apps = client.AppsV1Api(api)
+        self._core = client.CoreV1Api(api)
+
+    def revision_start(self, ref: WorkloadRef, uid: str, since: datetime) -> RevisionStart:
+        """The creation of the workload's newest ReplicaSet (the revision a deploy made) and, when it
+        is not older than ``since``, how many of its pods were created at or after ``since``."""
+        listing = self._apps.list_namespaced_replica_set(ref.namespace, _preload_content=False)
+        owned = [
+            rs
+            for rs in _raw(listing)["items"]
+            if any(owner.get("uid") == uid for owner in rs["metadata"].get("ownerReferences") or [])
+        ]
+        if not owned:
+            return RevisionStart(created_at=None, pods_started=0)
+        newest = max(owned, key=lambda rs: _timestamp(rs["metadata"]["creationTimestamp"]))
+        created_at = _timestamp(newest["metadata"]["creationTimestamp"])
+        if created_at < since:
+            return RevisionStart(created_at=created_at, pods_started=0)
+        match_labels = ((newest.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        label_selector = ",".join(f"{key}={value}" for key, value in sorted(match_labels.items()))
+        pods = _raw(
+            self._core.list_namespaced_pod(
+                ref.namespace, label_selector=label_selector, _preload_content=False
+            )
+        )["items"]
+        started = [pod for pod in pods if _timestamp(pod["metadata"].get("creationTimestamp")) >= since]
+        return RevisionStart(created_at=created_at, pods_started=len(started))
 
     def recent_deployments(
         self, ref: WorkloadRef, uid: str, selector: Mapping[str, str], limit: int = 3

@@ -1,7 +1,9 @@
 """The operator's own metrics, served on /metrics in the Prometheus text format.
 
 Decisions by workload kind, action and the check that decided; how long an evaluation cycle takes
-and how many SLOs it covered; Prometheus and reconcile failures. A registry per operator instance
+and how many SLOs it covered; Prometheus and reconcile failures; which admission mechanism holds
+deploys, and the deploys it missed (held late by the reconcile, with the pods that had
+started). A registry per operator instance
 keeps tests and several operators in one process apart.
 """
 
@@ -37,6 +39,34 @@ class PrometheusTelemetry:
             ["what"],
             registry=self.registry,
         )
+
+        self._admission_mode = Gauge(
+            "slogate_admission_mode",
+            "1 for the mechanism that holds deploys at admission: MutatingAdmissionPolicy, Webhook or "
+            "Reconcile (none: held after the fact).",
+            ["mode"],
+            registry=self.registry,
+        )
+        self._held_late = Counter(
+            "slogate_held_late",
+            "Deploys admission should have held that the reconcile held after the fact.",
+            ["workload_kind", "namespace"],
+            registry=self.registry,
+        )
+        self._pods_leaked = Counter(
+            "slogate_pods_leaked",
+            "Pods of a new revision that started during a hold before the reconcile held it.",
+            ["workload_kind", "namespace"],
+            registry=self.registry,
+        )
+
+    def admission_mode(self, mode: str, modes: tuple[str, ...]) -> None:
+        for each in modes:
+            self._admission_mode.labels(mode=each).set(1 if each == mode else 0)
+
+    def held_late(self, workload_kind: str, namespace: str, pods: int) -> None:
+        self._held_late.labels(workload_kind=workload_kind, namespace=namespace).inc()
+        self._pods_leaked.labels(workload_kind=workload_kind, namespace=namespace).inc(pods)
 
     def decision(self, workload_kind: str, action: str, reason: str) -> None:
         self._decisions.labels(workload_kind=workload_kind, action=action, reason=reason).inc()

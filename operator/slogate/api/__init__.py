@@ -1,4 +1,5 @@
-"""The four slogate resources (group slogate.dev, version v1alpha1) as pydantic models.
+"""The four slogate resources (group slogate.dev, version v1alpha1) as pydantic models, and the
+HoldSet the operator keeps for admission.
 
 These models are the one source of truth: the CRDs in crds/ are generated from them
 (``make manifests``), and the operator parses every object it reads through them
@@ -8,6 +9,7 @@ These models are the one source of truth: the CRDs in crds/ are generated from t
 from slogate.api.base import API_VERSION, GROUP, VERSION
 from slogate.api.freeze import ChangeFreeze
 from slogate.api.gate import ReleaseGate
+from slogate.api.holdset import HoldSet
 from slogate.api.incident import Incident
 from slogate.api.slo import ServiceLevelObjective
 from slogate.api.validation import (
@@ -18,13 +20,18 @@ from slogate.api.validation import (
     validation_problems,
 )
 
+CRD_TYPES = (*RESOURCE_TYPES, HoldSet)
+"""Every kind slogate installs a CRD for: the four resources people write, and HoldSet."""
+
 __all__ = [
     "API_VERSION",
+    "CRD_TYPES",
     "GROUP",
     "RESOURCE_TYPES",
     "VERSION",
     "ChangeFreeze",
     "FieldProblem",
+    "HoldSet",
     "Incident",
     "InvalidResourceError",
     "ReleaseGate",

@@ -1,4 +1,5 @@
-"""Operator start, stop and health: build the runtime, load the World, start the evaluation loop."""
+"""Operator start, stop and health: build the runtime, start the admission webhook when it is the
+mechanism chosen, load the World, start the evaluation loop."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from typing import Any
 
 import kopf
 
+from slogate.handlers.admission import serve_webhook
+from slogate.reconcile.admission import AdmissionMode
 from slogate.runtime import build_runtime
 
 
@@ -13,6 +16,8 @@ from slogate.runtime import build_runtime
 async def start_runtime(memo: kopf.Memo, settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.posting.level = 100  # kopf's own per-handler Events are noise on users' objects
     memo.runtime = build_runtime(memo.settings)
+    if memo.runtime.admission.mode is AdmissionMode.WEBHOOK:
+        serve_webhook(settings, memo.settings.admission)
     if memo.settings.metrics_port:
         memo.runtime.telemetry.serve(memo.settings.metrics_port)
     await memo.runtime.start()

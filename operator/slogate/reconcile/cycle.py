@@ -155,6 +155,9 @@ class EvaluationCycle:
             await self._measure_releases(now, reach)
         report.phases["releases"] = time.monotonic() - mark
         mark = time.monotonic()
+        await self._reconciler.refresh_holds(now)
+        report.phases["holds"] = time.monotonic() - mark
+        mark = time.monotonic()
         report.outcomes = await self._reconcile_all(now, reach)
         report.phases["workloads"] = time.monotonic() - mark
         mark = time.monotonic()
@@ -305,6 +308,7 @@ class EvaluationCycle:
         now = self._clock()
         reach = compute_reach(self._world)
         keys = [state.key for state in self._world.workloads_in_reach_of(namespace)]
+        await self._reconciler.refresh_holds(now)
         outcomes = await self.reconcile(keys, now, reach)
         await self._write_resource_statuses(now, reach)
         return outcomes

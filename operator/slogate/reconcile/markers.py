@@ -12,21 +12,25 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from slogate.api.gate import Verdict
+from slogate.api.holdset import (
+    HELD_ANNOTATION,
+    HELD_BY_ANNOTATION,
+    HELD_BY_OPERATOR,
+    HELD_SINCE_ANNOTATION,
+    REASON_ANNOTATION,
+)
 from slogate.domain.checks import Reason
 from slogate.domain.verdict import Decision
 
 PREFIX = "slogate.dev/"
-HELD_ANNOTATION = PREFIX + "held"
-HELD_SINCE_ANNOTATION = PREFIX + "held-since"
 DECISION_ANNOTATION = PREFIX + "decision"
-REASON_ANNOTATION = PREFIX + "reason"
 DECIDED_AT_ANNOTATION = PREFIX + "decided-at"
 REVISION_ANNOTATION = PREFIX + "revision"
 SLO_STATE_ANNOTATION = PREFIX + "slo-state"
 GATE_ANNOTATION = PREFIX + "gate"
 EXPECTED_CLEAR_ANNOTATION = PREFIX + "expected-clear"
 DRY_RUN_DECISION_ANNOTATION = PREFIX + "dry-run-decision"
-ROLLED_BACK_TO_ANNOTATION = PREFIX + "rolled-back-to"
+HELD_LATE_ANNOTATION = PREFIX + "held-late"
 HELD_TEMPLATE_ANNOTATION = PREFIX + "held-template"
 ACTION_REQUIRED_ANNOTATION = PREFIX + "action-required"
 MAX_REASON_LENGTH = 2048
@@ -36,7 +40,8 @@ def timestamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _described(reason: Reason) -> str:
+def described(reason: Reason) -> str:
+    """One reason as written on a workload: its source, then what it found."""
     return f"{reason.source + ': ' if reason.source else ''}{reason.message}"
 
 
@@ -44,8 +49,8 @@ def explanation(decision: Decision) -> str:
     """The blocking reasons in one line, or why the workload may proceed. Waived reasons (exempt
     change types, a break-glass override) are always named: they are the audit trail of a release
     that went through despite them."""
-    waived = [_described(reason) for reason in decision.reasons if reason.waived]
-    blocking = [_described(reason) for reason in decision.blocking_reasons]
+    waived = [described(reason) for reason in decision.reasons if reason.waived]
+    blocking = [described(reason) for reason in decision.blocking_reasons]
     text = "; ".join(blocking) if blocking else "all checks pass"
     if waived:
         text += "; waived: " + "; ".join(waived)
@@ -79,14 +84,23 @@ def decision_annotations(
     }
 
 
-def hold_annotations(now: datetime) -> dict[str, str | None]:
-    return {HELD_ANNOTATION: "true", HELD_SINCE_ANNOTATION: timestamp(now)}
+def hold_annotations(now: datetime, late: str | None = None) -> dict[str, str | None]:
+    """The hold the operator places itself; ``late`` says what had already rolled when admission
+    should have held the change and did not."""
+    return {
+        HELD_ANNOTATION: "true",
+        HELD_SINCE_ANNOTATION: timestamp(now),
+        HELD_BY_ANNOTATION: HELD_BY_OPERATOR,
+        HELD_LATE_ANNOTATION: late,
+    }
 
 
 def release_annotations() -> dict[str, str | None]:
     return {
         HELD_ANNOTATION: None,
         HELD_SINCE_ANNOTATION: None,
+        HELD_BY_ANNOTATION: None,
+        HELD_LATE_ANNOTATION: None,
         EXPECTED_CLEAR_ANNOTATION: None,
         HELD_TEMPLATE_ANNOTATION: None,
         ACTION_REQUIRED_ANNOTATION: None,
@@ -96,7 +110,7 @@ def release_annotations() -> dict[str, str | None]:
 _MEASURED_NUMBER = re.compile(r"(?<![\w.:-])\d+(\.\d+)?%?")
 
 
-def _without_measurements(reason: str | None) -> str | None:
+def without_measurements(reason: str | None) -> str | None:
     """A reason with its measured numbers blanked: "burn rate is 28.17" and "burn rate is 27.74"
     are the same reason. Times (12:00:00, 2026-12-24) are kept: a new end is a new reason."""
     return None if reason is None else _MEASURED_NUMBER.sub("#", reason)
@@ -110,7 +124,7 @@ def differs(current: Mapping[str, str], wanted: Mapping[str, str | None]) -> boo
         if key == DECIDED_AT_ANNOTATION:
             continue
         if key == REASON_ANNOTATION:
-            if _without_measurements(current.get(key)) != _without_measurements(value):
+            if without_measurements(current.get(key)) != without_measurements(value):
                 return True
         elif current.get(key) != value:
             return True

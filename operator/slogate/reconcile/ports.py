@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from slogate.api.base import WorkloadKind
+from slogate.api.holdset import HoldSetSpec
 from slogate.api.incident import RecentDeployment
 
 Annotations = Mapping[str, str | None]
@@ -138,6 +139,29 @@ class DeploymentHistory(Protocol):
     ) -> list[RecentDeployment]: ...
 
 
+@dataclass(frozen=True)
+class RevisionStart:
+    """When a workload's current revision was created, and how many of its pods started since a
+    given moment."""
+
+    created_at: datetime | None
+    pods_started: int
+
+
+class RevisionPods(Protocol):
+    def revision_start(self, ref: WorkloadRef, uid: str, since: datetime) -> RevisionStart: ...
+
+
+class HoldSetStore(Protocol):
+    """The namespaces' HoldSets, which admission reads."""
+
+    def list_holdsets(self) -> dict[str, HoldSetSpec]: ...
+
+    def put_holdset(self, namespace: str, spec: HoldSetSpec, enforced_by: str) -> None: ...
+
+    def delete_holdset(self, namespace: str) -> None: ...
+
+
 class Telemetry(Protocol):
     """The operator's own metrics: what it decided, how long evaluation took, what failed."""
 
@@ -148,3 +172,5 @@ class Telemetry(Protocol):
     def prometheus_error(self) -> None: ...
 
     def reconcile_error(self, what: str) -> None: ...
+
+    def held_late(self, workload_kind: str, namespace: str, pods: int) -> None: ...

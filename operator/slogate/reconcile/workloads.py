@@ -22,19 +22,21 @@ from enum import StrEnum
 
 from slogate.api.base import WorkloadKind
 from slogate.api.gate import CheckKind, NoDataPolicy, Verdict
+from slogate.api.holdset import HELD_BY_ADMISSION, HELD_BY_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
 from slogate.domain.inputs import ReleaseImpact
 from slogate.domain.verdict import Decision, decide
+from slogate.reconcile.admission import AdmissionHolds
 from slogate.reconcile.markers import (
     ACTION_REQUIRED_ANNOTATION,
     DECISION_ANNOTATION,
     HELD_TEMPLATE_ANNOTATION,
-    ROLLED_BACK_TO_ANNOTATION,
     deciding_gates,
     decision_annotations,
     differs,
     explanation,
     hold_annotations,
     release_annotations,
+    timestamp,
 )
 from slogate.reconcile.ports import (
     Annotations,
@@ -43,7 +45,9 @@ from slogate.reconcile.ports import (
     EventRecorder,
     EventType,
     InvolvedObject,
+    RevisionPods,
     RollbackRefusedError,
+    Telemetry,
     WorkloadRef,
     WorkloadWriter,
 )
@@ -164,7 +168,23 @@ class Outcome:
     note: str = ""
 
 
-def _event_for(action: Action, decision: Decision) -> tuple[EventType, str]:
+def _held_at_admission(state: WorkloadState, decision: Decision) -> bool:
+    """Admission held this deploy and the operator has not recorded the hold yet."""
+    return (
+        decision.enforced_action is Verdict.HOLD
+        and state.held_by_slogate
+        and state.annotations.get(HELD_BY_ANNOTATION) == HELD_BY_ADMISSION
+        and state.annotations.get(DECISION_ANNOTATION) != Verdict.HOLD.value
+    )
+
+
+def _event_for(
+    action: Action, decision: Decision, state: WorkloadState, late: str | None
+) -> tuple[EventType, str]:
+    if action is Action.PAUSE and late is not None:
+        return EventType.WARNING, "HeldLate"
+    if action is Action.NONE and _held_at_admission(state, decision):
+        return EventType.WARNING, "HeldAtAdmission"
     if action in (Action.PAUSE, Action.ROLL_BACK, Action.ABORT):
         return EventType.WARNING, {
             Action.PAUSE: "Held",
@@ -186,10 +206,17 @@ class WorkloadReconciler:
         world: World,
         workloads: WorkloadWriter,
         events: EventRecorder,
+        *,
         outage_policy: NoDataPolicy = NoDataPolicy.HOLD,
         sinks: Sequence[DecisionSink] = (),
+        admission: AdmissionHolds | None = None,
+        revisions: RevisionPods | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self._world = world
+        self._admission = admission
+        self._revisions = revisions
+        self._telemetry = telemetry
         self._workloads = workloads
         self._events = events
         self._sinks = tuple(sinks)
@@ -202,8 +229,17 @@ class WorkloadReconciler:
         """Set by the evaluation cycle while Prometheus cannot be reached: every gate then treats
         missing data by the operator's outage policy instead of its own onNoData."""
 
+    @property
+    def _no_data_policy(self) -> NoDataPolicy | None:
+        return self._outage_policy if self.prometheus_outage else None
+
+    async def refresh_holds(self, now: datetime) -> None:
+        """Publish the holds admission applies, from the same inputs the decisions use."""
+        if self._admission is not None:
+            await self._admission.refresh(now, self.check_values, self._no_data_policy)
+
     def decide(self, state: WorkloadState, reach: InReach, now: datetime) -> Decision:
-        policy = self._outage_policy if self.prometheus_outage else None
+        policy = self._no_data_policy
         return decide(
             decision_input(
                 world=self._world,
@@ -244,17 +280,19 @@ class WorkloadReconciler:
         markers: dict[str, str | None] = dict(decision_annotations(decision, state.revision, slo_states, now))
         markers.update(intended.markers)
         action, note = intended.action, intended.note
+        late = await self._late(state, now) if action is Action.PAUSE else None
         recorded = action is not Action.NONE or (
             differs(state.annotations, markers) and not _untouched_and_free(state, decision)
         )
         if not recorded:
             return Outcome(ref=ref, decision=decision, action=action, recorded=False, note=note)
         try:
-            await self._write(state, ref, action, markers, now)
+            await self._write(state, ref, action, markers, now, late=late)
         except RollbackRefusedError as refused:
             action, note = Action.NONE, str(refused)
             await self._write(state, ref, action, markers, now)
-        await self._report(state, decision, action, note, now)
+        explained = "; ".join(part for part in (late, note) if part)
+        await self._report(state, decision, action, explained, now, late=late)
         return Outcome(ref=ref, decision=decision, action=action, recorded=recorded, note=note)
 
     async def _write(
@@ -264,6 +302,8 @@ class WorkloadReconciler:
         action: Action,
         markers: dict[str, str | None],
         now: datetime,
+        *,
+        late: str | None = None,
     ) -> None:
         """Write the action with its markers, then apply the write to the World at once, so a
         reconcile that runs before the watch event of this write does not repeat it."""
@@ -272,7 +312,7 @@ class WorkloadReconciler:
         aborted: bool | None = None
         written: dict[str, str | None] = dict(markers)
         if action is Action.PAUSE:
-            paused, written = True, {**markers, **hold_annotations(now)}
+            paused, written = True, {**markers, **hold_annotations(now, late)}
             version = await asyncio.to_thread(self._workloads.set_paused, ref, True, written)
         elif action is Action.UNPAUSE:
             paused, written = False, {**markers, **release_annotations()}
@@ -304,10 +344,40 @@ class WorkloadReconciler:
             state.key, paused, written, version, rolled_back_to=rolled_back_to, aborted=aborted
         )
 
+    async def _late(self, state: WorkloadState, now: datetime) -> str | None:
+        """When admission should have held this deploy and did not (the policy was removed, the
+        webhook was down): what had already started. None when admission is off, when nothing it
+        publishes catches the workload, or when its newest revision is older than the hold (a
+        rollout already under way when the hold began, or a deploy paused before its ReplicaSet
+        was made)."""
+        if self._admission is None or self._revisions is None:
+            return None
+        caught = self._admission.caught(state)
+        if not caught:
+            return None
+        since = min(hold.since for hold in caught)
+        ref = WorkloadRef(state.kind, state.namespace, state.name)
+        start = await asyncio.to_thread(self._revisions.revision_start, ref, state.uid, since)
+        if start.created_at is None or start.created_at < since:
+            return None
+        if self._telemetry is not None:
+            self._telemetry.held_late(state.kind.value, state.namespace, start.pods_started)
+        return (
+            f"held late: admission did not hold this deploy; {start.pods_started} pod(s) of the new "
+            f"revision started after the hold began at {timestamp(since)}"
+        )
+
     async def _report(
-        self, state: WorkloadState, decision: Decision, action: Action, note: str, now: datetime
+        self,
+        state: WorkloadState,
+        decision: Decision,
+        action: Action,
+        note: str,
+        now: datetime,
+        *,
+        late: str | None = None,
     ) -> None:
-        event_type, reason = _event_for(action, decision)
+        event_type, reason = _event_for(action, decision, state, late)
         message = explanation(decision) + (f" ({note})" if note else "")
         await asyncio.to_thread(
             self._events.post,

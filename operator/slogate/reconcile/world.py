@@ -19,11 +19,11 @@ from typing import Any, Generic, TypeVar
 from slogate.api.base import CHANGE_TYPE_ANNOTATION, ChangeType, Resource, WorkloadKind
 from slogate.api.freeze import ChangeFreeze
 from slogate.api.gate import ReleaseGate
+from slogate.api.holdset import HELD_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
 from slogate.api.incident import Incident
 from slogate.api.slo import ServiceLevelObjective
 from slogate.api.validation import FieldProblem, InvalidResourceError, parse_resource
 from slogate.domain.scope import Workload, governs
-from slogate.reconcile.markers import HELD_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
 
 ModelT = TypeVar("ModelT", bound=Resource)
 POD_TEMPLATE_HASH_LABELS = ("pod-template-hash", "rollouts-pod-template-hash")

@@ -1,0 +1,177 @@
+"""Admission through the API server: the HoldSets it reads, and which mechanism it offers.
+
+The HoldSet of a namespace is created on its first hold and deleted when the last one ends, always
+under the name the policy binding looks up. At start-up the operator asks the API server (API
+discovery) whether it serves MutatingAdmissionPolicy; where it does and slogate's policy is not
+installed yet, the operator installs it when it may (``make run``, tests), and otherwise says what
+to apply. The fallback webhook's certificate is made here too (kopf's own certificate maker needs
+oscrypto, which cannot load OpenSSL 3).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import logging
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from slogate.api.admission import (
+    ADMISSION_API_VERSION,
+    POLICY_NAME,
+    POLICY_PLURAL,
+    mutating_admission_policy,
+    mutating_admission_policy_binding,
+)
+from slogate.api.base import GROUP, VERSION
+from slogate.api.holdset import HOLDSET_NAME, HoldSet, HoldSetSpec
+from slogate.reconcile.admission import AdmissionMode
+
+log = logging.getLogger(__name__)
+
+HOLDSETS = HoldSet.names.plural
+ADMISSION_GROUP, ADMISSION_VERSION = ADMISSION_API_VERSION.split("/")
+
+
+class KubernetesHoldSets:
+    def __init__(self, api: client.ApiClient, field_manager: str) -> None:
+        self._custom = client.CustomObjectsApi(api)
+        self._field_manager = field_manager
+
+    def list_holdsets(self) -> dict[str, HoldSetSpec]:
+        listing = self._custom.list_cluster_custom_object(GROUP, VERSION, HOLDSETS)
+        items: list[dict[str, Any]] = listing["items"]  # type: ignore[index]
+        return {
+            item["metadata"]["namespace"]: HoldSetSpec.model_validate(item.get("spec") or {})
+            for item in items
+            if item["metadata"]["name"] == HOLDSET_NAME
+        }
+
+    def put_holdset(self, namespace: str, spec: HoldSetSpec, enforced_by: str) -> None:
+        body: dict[str, Any] = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": HoldSet.names.kind,
+            "metadata": {"name": HOLDSET_NAME, "namespace": namespace},
+            "spec": spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+        }
+        self._custom.patch_namespaced_custom_object(
+            GROUP,
+            VERSION,
+            namespace,
+            HOLDSETS,
+            HOLDSET_NAME,
+            body,
+            field_manager=self._field_manager,
+            force=True,
+            _content_type="application/apply-patch+yaml",
+        )
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        status = {
+            "enforcedBy": enforced_by,
+            "conditions": [
+                {
+                    "type": "Enforced",
+                    "status": "True" if enforced_by != AdmissionMode.RECONCILE.value else "False",
+                    "reason": enforced_by,
+                    "message": f"deploys caught by these holds are paused by {enforced_by}",
+                    "lastTransitionTime": now,
+                }
+            ],
+        }
+        self._custom.patch_namespaced_custom_object_status(
+            GROUP, VERSION, namespace, HOLDSETS, HOLDSET_NAME, {"status": status}
+        )
+
+    def delete_holdset(self, namespace: str) -> None:
+        try:
+            self._custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, HOLDSETS, HOLDSET_NAME)
+        except ApiException as error:
+            if error.status != 404:
+                raise
+
+
+def serves_admission_policies(api: client.ApiClient) -> bool:
+    """Whether the API server serves MutatingAdmissionPolicy (API discovery)."""
+    resources = client.AdmissionregistrationV1Api(api).get_api_resources().resources
+    return any(resource.name == POLICY_PLURAL for resource in resources)
+
+
+def ensure_admission_policy(api: client.ApiClient, failure_policy: str, field_manager: str) -> bool:
+    """Whether slogate's policy and binding are installed, installing them when missing and
+    permitted. Installed by someone else (the chart), they are left as they are."""
+    custom = client.CustomObjectsApi(api)
+    try:
+        custom.get_cluster_custom_object(ADMISSION_GROUP, ADMISSION_VERSION, POLICY_PLURAL, POLICY_NAME)
+        return True
+    except ApiException as error:
+        if error.status not in (403, 404):
+            raise
+    try:
+        for manifest, plural in (
+            (mutating_admission_policy(failure_policy), POLICY_PLURAL),
+            (mutating_admission_policy_binding(), "mutatingadmissionpolicybindings"),
+        ):
+            custom.patch_cluster_custom_object(
+                ADMISSION_GROUP,
+                ADMISSION_VERSION,
+                plural,
+                POLICY_NAME,
+                manifest,
+                field_manager=field_manager,
+                force=True,
+                _content_type="application/apply-patch+yaml",
+            )
+    except ApiException as error:
+        if error.status == 403:
+            log.warning(
+                "MutatingAdmissionPolicy %s is not installed and slogate may not install it: deploys are "
+                "held after the fact only. Install it with the chart (admission.enabled) or "
+                "kubectl apply -f deploy/admission/",
+                POLICY_NAME,
+            )
+            return False
+        raise
+    log.info("installed MutatingAdmissionPolicy %s and its binding", POLICY_NAME)
+    return True
+
+
+def write_self_signed_certificate(directory: Path, hosts: list[str]) -> tuple[Path, Path]:
+    """A self-signed serving certificate for the webhook, valid for ``hosts`` (names or IPs)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    names: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    certfile, keyfile = directory / "tls.crt", directory / "tls.key"
+    certfile.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    keyfile.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    keyfile.chmod(0o600)
+    return certfile, keyfile

@@ -1,0 +1,142 @@
+"""The MutatingAdmissionPolicy that holds a deploy in the same write, and its binding.
+
+CEL inside the API server: no webhook server, no certificate, no extra hop on the write path. Its
+parameter is the namespace's HoldSet (``slogate.api.holdset``), which the operator keeps current;
+a namespace without one is let through (``parameterNotFoundAction: Allow``). Each expression
+mirrors ``slogate.domain.admission``, the function the fallback webhook runs; the unit tests and
+the e2e tests hold both to the same cases. The manifests are generated (``make manifests``) into
+``deploy/admission/`` and the chart, never written by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slogate.api.base import API_VERSION, CHANGE_TYPE_ANNOTATION
+from slogate.api.holdset import (
+    HELD_ANNOTATION,
+    HELD_BY_ADMISSION,
+    HELD_BY_ANNOTATION,
+    HELD_SINCE_ANNOTATION,
+    HOLDSET_NAME,
+    REASON_ANNOTATION,
+    ROLLED_BACK_TO_ANNOTATION,
+    HoldSet,
+)
+
+POLICY_NAME = "slogate-hold"
+ADMISSION_API_VERSION = "admissionregistration.k8s.io/v1"
+POLICY_PLURAL = "mutatingadmissionpolicies"
+LABELS = {"app.kubernetes.io/name": "slogate", "app.kubernetes.io/part-of": "slogate"}
+
+
+def _selector_matches(selector: str, labels: str) -> str:
+    """CEL for Kubernetes label-selector semantics (``slogate.domain.scope.selector_matches``)."""
+    value = f"{labels}[e.key]"
+    values = "e.?values.orValue([])"
+    return (
+        f"{selector}.?matchLabels.orValue({{}})"
+        f".all(k, k in {labels} && {labels}[k] == {selector}.matchLabels[k])"
+        f" && {selector}.?matchExpressions.orValue([]).all(e,"
+        f" e.operator == 'In' ? (e.key in {labels} && {value} in {values}) :"
+        f" e.operator == 'NotIn' ? !(e.key in {labels} && {value} in {values}) :"
+        f" e.operator == 'Exists' ? e.key in {labels} : !(e.key in {labels}))"
+    )
+
+
+def _annotation(body: str, key: str) -> str:
+    return f"{body}.metadata.?annotations[?'{key}'].orValue('')"
+
+
+CONDITIONS = {
+    "isDeploy": "request.operation == 'CREATE' || object.spec.template != oldObject.spec.template",
+    "isSlogateRollback": (
+        f"request.operation == 'UPDATE' && {_annotation('object', ROLLED_BACK_TO_ANNOTATION)} != ''"
+        f" && {_annotation('object', ROLLED_BACK_TO_ANNOTATION)}"
+        f" != {_annotation('oldObject', ROLLED_BACK_TO_ANNOTATION)}"
+    ),
+    "paused": "object.spec.?paused.orValue(false)",
+}
+"""Named like the functions of ``slogate.domain.admission`` they mirror."""
+
+VARIABLES = {
+    "labels": "object.metadata.?labels.orValue({})",
+    "changeType": (f"object.spec.template.?metadata.?annotations[?'{CHANGE_TYPE_ANNOTATION}'].orValue('')"),
+    "holds": (
+        "params.spec.?holds.orValue([]).filter(h,"
+        " !(variables.changeType in h.?exemptChangeTypes.orValue([]))"
+        f" && h.match.all(s, {_selector_matches('s', 'variables.labels')})"
+        f" && !h.?unless.orValue([]).exists(s, {_selector_matches('s', 'variables.labels')}))"
+    ),
+}
+"""The holds that catch the workload (``slogate.domain.admission.matching_holds``)."""
+
+MUTATION = (
+    "size(variables.holds) == 0 ? Object{} : Object{"
+    " metadata: Object.metadata{ annotations: {"
+    f" '{HELD_ANNOTATION}': 'true',"
+    f" '{HELD_SINCE_ANNOTATION}': string(variables.holds[0].since),"
+    f" '{HELD_BY_ANNOTATION}': '{HELD_BY_ADMISSION}',"
+    f" '{REASON_ANNOTATION}': variables.holds.map(h, h.message).join('; ')"
+    " } },"
+    " spec: Object.spec{ paused: true }"
+    " }"
+)
+
+MATCH_CONDITIONS = {
+    "is-deploy": CONDITIONS["isDeploy"],
+    "not-slogate-rollback": f"!({CONDITIONS['isSlogateRollback']})",
+    "not-paused": f"!({CONDITIONS['paused']})",
+}
+"""Match conditions cannot read variables, so they repeat the expressions; a write that fails one
+of them never reaches the parameter lookup."""
+
+
+def mutating_admission_policy(failure_policy: str = "Ignore") -> dict[str, Any]:
+    """The policy: pause a deploy that a hold of its namespace's HoldSet catches."""
+    return {
+        "apiVersion": ADMISSION_API_VERSION,
+        "kind": "MutatingAdmissionPolicy",
+        "metadata": {"name": POLICY_NAME, "labels": LABELS},
+        "spec": {
+            "paramKind": {"apiVersion": API_VERSION, "kind": HoldSet.names.kind},
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": ["apps"],
+                        "apiVersions": ["v1"],
+                        "operations": ["CREATE", "UPDATE"],
+                        "resources": ["deployments"],
+                    },
+                    {
+                        "apiGroups": ["argoproj.io"],
+                        "apiVersions": ["v1alpha1"],
+                        "operations": ["CREATE", "UPDATE"],
+                        "resources": ["rollouts"],
+                    },
+                ]
+            },
+            "variables": [{"name": name, "expression": expression} for name, expression in VARIABLES.items()],
+            "matchConditions": [
+                {"name": name, "expression": expression} for name, expression in MATCH_CONDITIONS.items()
+            ],
+            "mutations": [
+                {"patchType": "ApplyConfiguration", "applyConfiguration": {"expression": MUTATION}}
+            ],
+            "failurePolicy": failure_policy,
+            "reinvocationPolicy": "Never",
+        },
+    }
+
+
+def mutating_admission_policy_binding() -> dict[str, Any]:
+    """The binding: every namespace, each with its own HoldSet (none: nothing is held there)."""
+    return {
+        "apiVersion": ADMISSION_API_VERSION,
+        "kind": "MutatingAdmissionPolicyBinding",
+        "metadata": {"name": POLICY_NAME, "labels": LABELS},
+        "spec": {
+            "policyName": POLICY_NAME,
+            "paramRef": {"name": HOLDSET_NAME, "parameterNotFoundAction": "Allow"},
+        },
+    }
