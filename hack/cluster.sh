@@ -304,6 +304,7 @@ up() {
     --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
     --node-ip 127.0.0.1 --cidr 10.244.0.0/16 \
     --server-address "127.0.0.1:$KWOK_PORT" \
+    --node-lease-duration-seconds 40 \
     -c "$kwok_dir/stages.yaml"
 
   local rollouts_dir; rollouts_dir="$(component_dir argo-rollouts "$ARGO_ROLLOUTS_VERSION")"
