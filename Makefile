@@ -36,7 +36,7 @@ redis: ## install Redis (for the local Argo CD) from Debian when it is missing
 	hack/install-redis.sh
 
 .PHONY: cluster-up
-cluster-up: binaries ## start the local cluster (idempotent); kubeconfig in .cluster/kubeconfig
+cluster-up: binaries redis ## start the local cluster (idempotent); kubeconfig in .cluster/kubeconfig
 	hack/cluster.sh up
 
 .PHONY: cluster-down

@@ -45,15 +45,19 @@ def body(
     }
 
 
-ROLLBACK = Decision(
-    action=Verdict.ROLLBACK,
-    enforced_action=Verdict.ROLLBACK,
-    reasons=(),
-    expected_clear_at=None,
-    evaluated_at=NOW,
-    rollout_in_progress=True,
-    change_type=None,
-)
+def decided(verdict: Verdict) -> Decision:
+    return Decision(
+        action=verdict,
+        enforced_action=verdict,
+        reasons=(),
+        expected_clear_at=None,
+        evaluated_at=NOW,
+        rollout_in_progress=verdict is Verdict.ROLLBACK,
+        change_type=None,
+    )
+
+
+ROLLBACK, HOLD = decided(Verdict.ROLLBACK), decided(Verdict.HOLD)
 
 
 @pytest.mark.parametrize(
@@ -103,16 +107,29 @@ def test_the_hold_is_stable_while_the_template_is_the_held_one() -> None:
     assert again.markers == plan(first, ROLLBACK).markers
 
 
-def test_a_new_revision_from_git_is_let_through_and_not_held_again() -> None:
+@pytest.mark.parametrize("verdict", [ROLLBACK, HOLD], ids=["still rolling", "rollout no longer counted"])
+def test_the_rollback_made_in_git_is_let_through_and_not_held_again(verdict: Decision) -> None:
+    """The revert arrives while slogate holds (admission may even have paused it again): holding
+    it would keep the bad pods running and the burn they cause would never clear."""
     first = workload_state(D, body(TRACKING, image="checkout:2"))
     marks = {**TRACKING, HELD_ANNOTATION: "true", HELD_TEMPLATE_ANNOTATION: first.template_hash}
     reverted = workload_state(D, body(marks, paused=True, image="checkout:1"))
-    released = plan(reverted, ROLLBACK)
+    released = plan(reverted, verdict)
     assert released.action is Action.UNPAUSE
     assert released.markers == {ROLLED_BACK_TO_ANNOTATION: reverted.template_hash}
     after = {**marks, **released.markers, **release_annotations()}
     rolling = workload_state(D, body({k: v for k, v in after.items() if v is not None}, image="checkout:1"))
     assert plan(rolling, ROLLBACK).action is Action.NONE
+    assert plan(rolling, HOLD).action is Action.NONE
+
+
+def test_a_hold_for_another_reason_is_not_taken_for_a_rollback_in_git() -> None:
+    """Only a template other than the one held in place of a rollback is let through: a freeze's
+    hold of a synced Deployment queues new commits as it does for any other workload."""
+    first = workload_state(D, body(TRACKING, image="checkout:1"))
+    held = workload_state(D, body({**TRACKING, HELD_ANNOTATION: "true"}, paused=True, image="checkout:2"))
+    assert first.template_hash != held.template_hash
+    assert plan(held, HOLD).action is Action.NONE
 
 
 def test_a_pause_someone_else_placed_is_left_alone() -> None:

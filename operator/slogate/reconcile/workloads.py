@@ -101,18 +101,7 @@ ROLLBACK_IN_GIT = (
 def _plan_rollback_in_git(state: WorkloadState) -> Plan:
     """A Deployment Argo CD syncs is held, never rolled back in the cluster: a rollback is drift
     that self-heal reverts within seconds, and slogate would roll back again, flapping between
-    revisions. The held template is recorded; a different one can only come from a new Git
-    revision, the rollback (or fix) made in Git, and it is let through and remembered as the
-    target, so the burn its rollout still measures does not hold it again."""
-    if state.is_rollback_target:
-        return Plan(Action.NONE, "already rolled back to this template in Git")
-    held_template = state.annotations.get(HELD_TEMPLATE_ANNOTATION)
-    if state.held_by_slogate and held_template is not None and held_template != state.template_hash:
-        return Plan(
-            Action.UNPAUSE,
-            "a new revision from Git replaced the held one; slogate lets it roll out",
-            {ROLLED_BACK_TO_ANNOTATION: state.template_hash},
-        )
+    revisions. The template held is recorded, so the rollback made in Git can be recognised."""
     hold = _plan_hold(state)
     if hold.action is Action.NONE and not state.held_by_slogate:
         return hold
@@ -120,10 +109,31 @@ def _plan_rollback_in_git(state: WorkloadState) -> Plan:
         hold.action,
         ROLLBACK_IN_GIT,
         {
-            HELD_TEMPLATE_ANNOTATION: held_template or state.template_hash,
+            HELD_TEMPLATE_ANNOTATION: state.annotations.get(HELD_TEMPLATE_ANNOTATION) or state.template_hash,
             ACTION_REQUIRED_ANNOTATION: ROLLBACK_IN_GIT,
         },
     )
+
+
+def _plan_rolled_back_in_git(state: WorkloadState) -> Plan | None:
+    """The rollback made in Git, let through. While slogate holds a synced Deployment in place of
+    a rollback, a different template can only come from a new Git revision: the revert (or a fix).
+    Holding it would keep the bad revision's pods running, and the burn they cause would never
+    clear; so it is released and remembered as the rollback target, which no Hold or Rollback
+    verdict holds again. None when this does not apply."""
+    if state.kind is not WorkloadKind.DEPLOYMENT or not state.gitops_managed:
+        return None
+    if state.is_rollback_target:
+        note = "rolled back in Git to this template; slogate does not hold it again"
+        return Plan(Action.UNPAUSE if state.held_by_slogate else Action.NONE, note)
+    held_template = state.annotations.get(HELD_TEMPLATE_ANNOTATION)
+    if state.held_by_slogate and held_template is not None and held_template != state.template_hash:
+        return Plan(
+            Action.UNPAUSE,
+            "a new revision from Git replaced the one held in place of a rollback; slogate lets it roll out",
+            {ROLLED_BACK_TO_ANNOTATION: state.template_hash},
+        )
+    return None
 
 
 def _plan_rollback(state: WorkloadState) -> Plan:
@@ -141,6 +151,8 @@ def _plan_rollback(state: WorkloadState) -> Plan:
 def plan(state: WorkloadState, decision: Decision) -> Plan:
     """The write that brings the workload in line with the enforced decision."""
     wanted = decision.enforced_action
+    if wanted in (Verdict.HOLD, Verdict.ROLLBACK) and (in_git := _plan_rolled_back_in_git(state)):
+        return in_git
     if wanted is Verdict.HOLD:
         return _plan_hold(state)
     if wanted is Verdict.ROLLBACK:
