@@ -75,8 +75,8 @@ manifests: venv ## generate the CRDs (crds/, charts/slogate/crds/) and the admis
 verify-manifests: venv ## fail when crds/ or charts/slogate/crds/ differ from what the models generate
 	@generated=$$(mktemp -d); trap 'rm -rf "$$generated"' EXIT; \
 	$(PY) hack/gen_crds.py --output "$$generated/crds" --admission-output "$$generated/admission" >/dev/null; \
-	for dir in crds charts/slogate/crds deploy/admission; do \
-	  expected="$$generated/crds"; [ "$$dir" = deploy/admission ] && expected="$$generated/admission"; \
+	for dir in crds charts/slogate/crds deploy/admission charts/slogate/files/admission; do \
+	  expected="$$generated/crds"; [[ "$$dir" == */admission ]] && expected="$$generated/admission"; \
 	  if ! diff -ru "$$dir" "$$expected"; then \
 	    echo "error: $$dir is out of date with operator/slogate/api; run 'make manifests' and commit the result" >&2; \
 	    exit 1; \
@@ -100,8 +100,12 @@ verify-argocd: venv ## fail when deploy/argocd/ differs from what the health Lua
 	done; \
 	echo "argocd manifests up to date"
 
+.PHONY: chart-check
+chart-check: binaries ## helm lint --strict and helm template of charts/slogate; bad values must be refused
+	hack/chart-check.sh
+
 .PHONY: test
-test: deps lint verify-manifests verify-argocd ## everything: lint, unit, integration, e2e (the CI gate)
+test: deps lint verify-manifests verify-argocd chart-check ## everything: lint, unit, integration, e2e (the CI gate)
 	hack/pytest.sh tests
 
 .PHONY: run
@@ -111,6 +115,14 @@ run: deps ## run the operator against $$KUBECONFIG, or against the local cluster
 .PHONY: bench
 bench: deps ## speed and memory figures on the local cluster with a real Prometheus (name: value unit)
 	$(PY) hack/bench.py
+
+.PHONY: demo
+demo: deps ## a walk-through on the local cluster with a real Prometheus; leaves it running (make demo-down)
+	$(PY) hack/demo.py
+
+.PHONY: demo-down
+demo-down: ## stop the demo's traffic exporter, Prometheus and operator (make cluster-down stops them too)
+	$(PY) hack/demo.py down
 
 .PHONY: clean
 clean: cluster-down ## stop the cluster and remove local state (not the binary cache)

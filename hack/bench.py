@@ -11,6 +11,12 @@ Prints one figure per line as ``name: value unit``:
   decided, statuses written) with 500 SLOs over 2,000 Deployments, from the operator's own
   histogram; target under 5 s. peak_rss: the operator's peak resident memory (VmHWM) in that run;
   target under 250 MiB.
+- deploys_leaked_during_freeze: pods of a new revision created while a ChangeFreeze was in force,
+  over at least 50 template changes (Deployments and canary Rollouts, each change also setting
+  ``paused: false`` as a GitOps sync of an unpaused manifest does) and new workloads; target 0.
+- admission_overhead_p99: p99 latency of a Deployment template update through the API server with
+  slogate's MutatingAdmissionPolicy bound and a HoldSet of 20 holds in the namespace, minus the
+  same without the binding; target under 20 ms.
 """
 
 from __future__ import annotations
@@ -28,9 +34,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from kubernetes import client, config  # noqa: E402
+
 from harness.cluster import Cluster, local_cluster  # noqa: E402
 from harness.kube import apply  # noqa: E402
-from harness.manifests import deployment  # noqa: E402
+from harness.manifests import canary_rollout, deployment  # noqa: E402
 from harness.operator import OperatorProcess, install_crds, start_operator  # noqa: E402
 from harness.prometheus import PrometheusServer, prometheus_server  # noqa: E402
 from harness.slogate import REQUESTS, freeze, gate, incident, slo  # noqa: E402
@@ -42,6 +50,10 @@ HOLD_TRIALS = 5
 WORKLOADS_PER_HOLD_TRIAL = 10
 SCALE_SLOS = 500
 SCALE_DEPLOYMENTS = 2000
+FREEZE_WORKLOADS = 5
+FREEZE_ROUNDS = 5
+OVERHEAD_WRITES = 200
+POLICY_MANIFEST = ROOT / "deploy" / "admission" / "slogate-hold.yaml"
 
 
 def report(name: str, value: float, unit: str) -> None:
@@ -232,6 +244,129 @@ def evaluation_at_scale(cluster: Cluster, server: PrometheusServer) -> tuple[flo
                 server.handle.exporter.stop_traffic(service)
 
 
+def _pods_by_image(cluster: Cluster, namespace: str) -> dict[str, int]:
+    items = json.loads(cluster.kubectl("get", "pods", "-n", namespace, "-o", "json").stdout)["items"]
+    counts: dict[str, int] = {}
+    for pod in items:
+        image = pod["spec"]["containers"][0]["image"]
+        counts[image] = counts.get(image, 0) + 1
+    return counts
+
+
+def _rollouts_healthy(cluster: Cluster, namespace: str, count: int) -> bool:
+    items = json.loads(cluster.kubectl("get", "rollouts", "-n", namespace, "-o", "json").stdout)["items"]
+    return sum((item.get("status") or {}).get("phase") == "Healthy" for item in items) == count
+
+
+def leaked_during_freeze(cluster: Cluster, server: PrometheusServer) -> tuple[int, int]:
+    """(template changes made, pods of their revisions created) during an active freeze."""
+    with bench_namespace(cluster) as namespace:
+        workloads = [("deployment", f"dep-{index}") for index in range(FREEZE_WORKLOADS)]
+        workloads += [("rollout", f"ro-{index}") for index in range(FREEZE_WORKLOADS)]
+        for kind, name in workloads:
+            make = deployment if kind == "deployment" else canary_rollout
+            apply(cluster, make(name, f"registry.example/{name}:1", replicas=2), namespace)
+        poll(
+            lambda: _rollouts_healthy(cluster, namespace, FREEZE_WORKLOADS), 300, "the Rollouts to be Healthy"
+        )
+        operator = operator_for(cluster, server, namespace)
+        changes = 0
+        try:
+            apply(cluster, freeze("bench-freeze", duration="2h"), namespace)
+            poll(
+                lambda: (
+                    cluster.kubectl("get", "holdsets", "slogate", "-n", namespace, check=False).returncode
+                    == 0
+                ),
+                30,
+                "the freeze's HoldSet",
+            )
+            for version in range(2, 2 + FREEZE_ROUNDS):
+                for kind, name in workloads:
+                    patch = {
+                        "spec": {
+                            "paused": False,
+                            "template": {
+                                "spec": {
+                                    "containers": [
+                                        {"name": "app", "image": f"registry.example/{name}:{version}"}
+                                    ]
+                                }
+                            },
+                        }
+                    }
+                    cluster.kubectl(
+                        "patch", kind, name, "-n", namespace, "--type=merge", "-p", json.dumps(patch)
+                    )
+                    changes += 1
+            for index in range(FREEZE_WORKLOADS):
+                apply(
+                    cluster, deployment(f"new-dep-{index}", "registry.example/new:1", replicas=2), namespace
+                )
+                apply(
+                    cluster,
+                    canary_rollout(f"new-ro-{index}", "registry.example/new:1", replicas=2),
+                    namespace,
+                )
+                changes += 2
+            time.sleep(15)
+            counts = _pods_by_image(cluster, namespace)
+            leaked = sum(
+                count for image, count in counts.items() if not image.endswith(":1") or "/new:" in image
+            )
+        finally:
+            operator.stop()
+        return changes, leaked
+
+
+def admission_overhead(cluster: Cluster) -> tuple[float, float]:
+    """p99 seconds of a Deployment template update (with, without) the policy bound."""
+    api = client.AppsV1Api(config.new_client_from_config(str(cluster.kubeconfig)))
+    with bench_namespace(cluster) as namespace:
+        holds = [
+            {
+                "source": f"ChangeFreeze/other-{index}",
+                "message": f"ChangeFreeze/other-{index}: a freeze of another team",
+                "since": "2026-01-01T00:00:00Z",
+                "match": [{"matchLabels": {"team": f"other-{index}"}}],
+                "unless": [{"matchExpressions": [{"key": "tier", "operator": "In", "values": ["infra"]}]}],
+                "exemptChangeTypes": ["emergency"],
+            }
+            for index in range(20)
+        ]
+        apply(
+            cluster,
+            {
+                "apiVersion": "slogate.dev/v1alpha1",
+                "kind": "HoldSet",
+                "metadata": {"name": "slogate"},
+                "spec": {"holds": holds},
+            },
+            namespace,
+        )
+        apply(cluster, deployment("latency", "registry.example/latency:0", replicas=1), namespace)
+
+        def p99_of_writes() -> float:
+            samples = []
+            for index in range(OVERHEAD_WRITES):
+                body = {"spec": {"template": {"metadata": {"annotations": {"bench/write": str(index)}}}}}
+                started = time.perf_counter()
+                api.patch_namespaced_deployment("latency", namespace, body)
+                samples.append(time.perf_counter() - started)
+            return percentile(samples, 0.99)
+
+        cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(POLICY_MANIFEST))
+        time.sleep(2)
+        with_policy = p99_of_writes()
+        cluster.kubectl("delete", "mutatingadmissionpolicybinding", "slogate-hold")
+        time.sleep(2)
+        try:
+            without_policy = p99_of_writes()
+        finally:
+            cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(POLICY_MANIFEST))
+        return with_policy, without_policy
+
+
 def main() -> None:
     LOGS.mkdir(parents=True, exist_ok=True)
     with local_cluster() as cluster, prometheus_server(LOGS / "bench-prometheus.log") as server:
@@ -245,6 +380,12 @@ def main() -> None:
         report("freeze_to_hold_p99", percentile(freezes, 0.99), "s")
         incidents = apply_to_hold(cluster, server, lambda name: incident(name, app="svc"), "Incident")
         report("incident_to_hold_p99", percentile(incidents, 0.99), "s")
+        changes, leaked = leaked_during_freeze(cluster, server)
+        print(f"deploys_leaked_during_freeze: {leaked} pods (over {changes} deploys)", flush=True)
+        with_policy, without_policy = admission_overhead(cluster)
+        report("admission_overhead_p99", (with_policy - without_policy) * 1000, "ms")
+        report("write_p99_with_admission", with_policy * 1000, "ms")
+        report("write_p99_without_admission", without_policy * 1000, "ms")
         cycle, rss = evaluation_at_scale(cluster, server)
         report("eval_cycle_500slo_2000deploy", cycle, "s")
         report("peak_rss", rss, "MiB")

@@ -122,7 +122,7 @@ def build_runtime(settings: OperatorSettings) -> Runtime:
     mode = admission_mode(api, settings)
     log.info("deploys during a hold are held by %s", mode.value)
     telemetry.admission_mode(mode.value, tuple(each.value for each in AdmissionMode))
-    holdsets = KubernetesHoldSets(api, field_manager=settings.field_manager)
+    holdsets = KubernetesHoldSets(api, field_manager=settings.field_manager, namespaces=settings.namespaces)
     admission = AdmissionHolds(world, holdsets, mode, settings.namespaces)
     history = WorkloadHistory(api)
     reconciler = WorkloadReconciler(

@@ -9,12 +9,13 @@ import pytest
 
 from harness.cluster import Cluster
 from harness.kube import apply, merge_patch
-from harness.manifests import deployment, image_patch
+from harness.manifests import image_patch
 from harness.observe import (
     annotations_of,
     deployment_rolled_out,
     event_reasons,
     pods_with_image,
+    ready_deployment,
     slogate_events,
     spec_paused,
     status_of,
@@ -24,13 +25,6 @@ from harness.slogate import freeze, incident
 from harness.waiting import wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
-
-
-def ready_deployment(cluster: Cluster, namespace: str, name: str) -> None:
-    apply(cluster, deployment(name, f"registry.example/{name}:1"), namespace)
-    wait_until(
-        lambda: deployment_rolled_out(cluster, namespace, name, f"registry.example/{name}:1"), 60, f"{name}:1"
-    )
 
 
 def test_a_2h_freeze_queues_a_new_rollout_and_its_deletion_releases_it(

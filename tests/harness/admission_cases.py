@@ -83,6 +83,10 @@ WEB = workload({"app": "web"})
 TEAM_API = workload({"app": "api", "team": "payments"})
 FREEZE, BURN = "ChangeFreeze/holidays", "ServiceLevelObjective/api-availability"
 
+HELD_WEB = changed(WEB, paused=True, annotations={"slogate.dev/held": "true"})
+PERSONS_PAUSE = changed(WEB, paused=True)
+HELD_BATCH = changed(workload({"app": "batch"}), paused=True, annotations={"slogate.dev/held": "true"})
+
 CASES = [
     AdmissionCase("new workload in scope", "CREATE", WEB, True, sources=[FREEZE]),
     AdmissionCase("new workload out of scope", "CREATE", workload({"app": "batch"}), False),
@@ -130,5 +134,34 @@ CASES = [
         True,
         changed(WEB, annotations={"slogate.dev/rolled-back-to": "abc"}),
         [FREEZE],
+    ),
+    AdmissionCase(
+        "resuming slogate's hold keeps it",
+        "UPDATE",
+        changed(HELD_WEB, paused=False),
+        True,
+        HELD_WEB,
+        [FREEZE],
+    ),
+    AdmissionCase(
+        "slogate's release removes held and passes",
+        "UPDATE",
+        {**changed(HELD_WEB, paused=False), "metadata": {**WEB["metadata"], "annotations": {}}},
+        False,
+        HELD_WEB,
+    ),
+    AdmissionCase(
+        "resuming a person's pause passes",
+        "UPDATE",
+        changed(PERSONS_PAUSE, paused=False),
+        False,
+        PERSONS_PAUSE,
+    ),
+    AdmissionCase(
+        "resuming slogate's hold of a workload no hold catches any more passes",
+        "UPDATE",
+        changed(HELD_BATCH, paused=False),
+        False,
+        HELD_BATCH,
     ),
 ]

@@ -6,7 +6,9 @@ import json
 from typing import Any
 
 from harness.cluster import Cluster
-from harness.kube import get, list_items
+from harness.kube import apply, get, list_items
+from harness.manifests import deployment
+from harness.waiting import wait_until
 
 
 def spec_paused(cluster: Cluster, kind: str, name: str, namespace: str) -> bool:
@@ -57,3 +59,10 @@ def deployment_rolled_out(cluster: Cluster, namespace: str, name: str, image: st
         and status.get("availableReplicas") == replicas
         and status.get("replicas") == replicas
     )
+
+
+def ready_deployment(cluster: Cluster, namespace: str, name: str) -> None:
+    """Apply the Deployment ``name`` at ``registry.example/NAME:1`` and wait until it has rolled out."""
+    image = f"registry.example/{name}:1"
+    apply(cluster, deployment(name, image), namespace)
+    wait_until(lambda: deployment_rolled_out(cluster, namespace, name, image), 60, f"{name}:1")

@@ -41,13 +41,22 @@ ADMISSION_GROUP, ADMISSION_VERSION = ADMISSION_API_VERSION.split("/")
 
 
 class KubernetesHoldSets:
-    def __init__(self, api: client.ApiClient, field_manager: str) -> None:
+    def __init__(self, api: client.ApiClient, field_manager: str, namespaces: tuple[str, ...] = ()) -> None:
         self._custom = client.CustomObjectsApi(api)
         self._field_manager = field_manager
+        self._namespaces = namespaces
 
     def list_holdsets(self) -> dict[str, HoldSetSpec]:
-        listing = self._custom.list_cluster_custom_object(GROUP, VERSION, HOLDSETS)
-        items: list[dict[str, Any]] = listing["items"]  # type: ignore[index]
+        """The HoldSets of the watched namespaces (listed one by one when the operator is restricted
+        to some, as its Roles allow)."""
+        if self._namespaces:
+            listings = [
+                self._custom.list_namespaced_custom_object(GROUP, VERSION, namespace, HOLDSETS)
+                for namespace in self._namespaces
+            ]
+        else:
+            listings = [self._custom.list_cluster_custom_object(GROUP, VERSION, HOLDSETS)]
+        items: list[dict[str, Any]] = [item for listing in listings for item in listing["items"]]  # type: ignore[index]
         return {
             item["metadata"]["namespace"]: HoldSetSpec.model_validate(item.get("spec") or {})
             for item in items

@@ -164,7 +164,7 @@ class WorkloadHistory:
             return RevisionStart(created_at=None, pods_started=0)
         newest = max(owned, key=lambda rs: _timestamp(rs["metadata"]["creationTimestamp"]))
         created_at = _timestamp(newest["metadata"]["creationTimestamp"])
-        if created_at < since:
+        if created_at <= since:
             return RevisionStart(created_at=created_at, pods_started=0)
         match_labels = ((newest.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
         label_selector = ",".join(f"{key}={value}" for key, value in sorted(match_labels.items()))

@@ -55,24 +55,39 @@ CONDITIONS = {
         f" && {_annotation('object', ROLLED_BACK_TO_ANNOTATION)}"
         f" != {_annotation('oldObject', ROLLED_BACK_TO_ANNOTATION)}"
     ),
+    "liftsHold": (
+        "request.operation == 'UPDATE' && oldObject.spec.?paused.orValue(false)"
+        f" && {_annotation('oldObject', HELD_ANNOTATION)} == 'true'"
+        f" && {_annotation('object', HELD_ANNOTATION)} == 'true'"
+    ),
     "paused": "object.spec.?paused.orValue(false)",
 }
 """Named like the functions of ``slogate.domain.admission`` they mirror."""
 
-VARIABLES = {
-    "labels": "object.metadata.?labels.orValue({})",
-    "changeType": (f"object.spec.template.?metadata.?annotations[?'{CHANGE_TYPE_ANNOTATION}'].orValue('')"),
-    "holds": (
+LABELS_EXPRESSION = "object.metadata.?labels.orValue({})"
+CHANGE_TYPE_EXPRESSION = (
+    f"object.spec.template.?metadata.?annotations[?'{CHANGE_TYPE_ANNOTATION}'].orValue('')"
+)
+
+
+def _holds(labels: str, change_type: str) -> str:
+    """The holds that catch the workload (``slogate.domain.admission.matching_holds``)."""
+    return (
         "params.spec.?holds.orValue([]).filter(h,"
-        " !(variables.changeType in h.?exemptChangeTypes.orValue([]))"
-        f" && h.match.all(s, {_selector_matches('s', 'variables.labels')})"
-        f" && !h.?unless.orValue([]).exists(s, {_selector_matches('s', 'variables.labels')}))"
-    ),
+        f" !({change_type} in h.?exemptChangeTypes.orValue([]))"
+        f" && h.match.all(s, {_selector_matches('s', labels)})"
+        f" && !h.?unless.orValue([]).exists(s, {_selector_matches('s', labels)}))"
+    )
+
+
+VARIABLES = {
+    "labels": LABELS_EXPRESSION,
+    "changeType": CHANGE_TYPE_EXPRESSION,
+    "holds": _holds("variables.labels", "variables.changeType"),
 }
-"""The holds that catch the workload (``slogate.domain.admission.matching_holds``)."""
 
 MUTATION = (
-    "size(variables.holds) == 0 ? Object{} : Object{"
+    "Object{"
     " metadata: Object.metadata{ annotations: {"
     f" '{HELD_ANNOTATION}': 'true',"
     f" '{HELD_SINCE_ANNOTATION}': string(variables.holds[0].since),"
@@ -84,12 +99,13 @@ MUTATION = (
 )
 
 MATCH_CONDITIONS = {
-    "is-deploy": CONDITIONS["isDeploy"],
+    "is-deploy-or-lifts-hold": f"({CONDITIONS['isDeploy']}) || ({CONDITIONS['liftsHold']})",
     "not-slogate-rollback": f"!({CONDITIONS['isSlogateRollback']})",
     "not-paused": f"!({CONDITIONS['paused']})",
+    "held": f"size({_holds(LABELS_EXPRESSION, CHANGE_TYPE_EXPRESSION)}) > 0",
 }
-"""Match conditions cannot read variables, so they repeat the expressions; a write that fails one
-of them never reaches the parameter lookup."""
+"""Match conditions cannot read variables, so they repeat the expressions. A write that no hold
+catches stops here: the mutation (a server-side apply merge, the costly part) never runs for it."""
 
 
 def mutating_admission_policy(failure_policy: str = "Ignore") -> dict[str, Any]:

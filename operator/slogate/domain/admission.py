@@ -7,9 +7,12 @@ fallback webhook runs, and the reference the MutatingAdmissionPolicy's CEL
 same table. It reads the holds the operator published for the namespace (``HoldSet``), never the
 cluster.
 
-A write is held when it is a deploy (a new workload, or a changed pod template), is not slogate's
-own rollback, is not already paused (a person's pause is theirs; slogate's hold stays as it is),
-and the workload matches a hold whose exemptions do not cover its change type.
+A write is held when it is a deploy (a new workload, or a changed pod template) or lifts slogate's
+hold while keeping slogate's ``held`` annotation (``kubectl rollout resume``, or a GitOps sync of
+``paused: false``: either would roll the queued revision during the hold), is not slogate's own
+rollback, is not already paused (a person's pause is theirs), and the workload matches a hold
+whose exemptions do not cover its change type. slogate releases its hold by removing ``held`` in
+the same write that unpauses, so that write always passes.
 """
 
 from __future__ import annotations
@@ -53,6 +56,20 @@ def is_deploy(operation: str, old: Mapping[str, Any] | None, new: Mapping[str, A
     return operation == CREATE or (operation == UPDATE and _template(new) != _template(old))
 
 
+def _paused(body: Mapping[str, Any] | None) -> bool:
+    return ((body or {}).get("spec") or {}).get("paused") is True
+
+
+def lifts_hold(operation: str, old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
+    """An unpause of slogate's hold by a write that leaves slogate's ``held`` annotation in place."""
+    return (
+        operation == UPDATE
+        and _paused(old)
+        and _annotations(old).get(HELD_ANNOTATION) == "true"
+        and _annotations(new).get(HELD_ANNOTATION) == "true"
+    )
+
+
 def is_slogate_rollback(operation: str, old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
     """slogate's own rollback writes the template it restores together with a new
     ``rolled-back-to`` value; holding it would keep the bad revision running."""
@@ -92,9 +109,9 @@ def hold_at_admission(
 ) -> AdmissionHold | None:
     """The hold to apply in this write, or None to let it through unchanged. ``holds`` are in the
     HoldSet's order (oldest first), so the first match says since when the workload is held."""
-    if not is_deploy(operation, old, new) or is_slogate_rollback(operation, old, new):
+    if not (is_deploy(operation, old, new) or lifts_hold(operation, old, new)):
         return None
-    if ((new.get("spec") or {}).get("paused")) is True:
+    if is_slogate_rollback(operation, old, new) or _paused(new):
         return None
     labels = (new.get("metadata") or {}).get("labels") or {}
     caught = matching_holds(holds, labels, change_type_of(new))

@@ -359,9 +359,10 @@ class WorkloadReconciler:
     async def _late(self, state: WorkloadState, now: datetime) -> str | None:
         """When admission should have held this deploy and did not (the policy was removed, the
         webhook was down): what had already started. None when admission is off, when nothing it
-        publishes catches the workload, or when its newest revision is older than the hold (a
-        rollout already under way when the hold began, or a deploy paused before its ReplicaSet
-        was made)."""
+        publishes catches the workload, or when its newest revision is not younger than the hold
+        (a rollout already under way when the hold began, or a deploy paused before its
+        ReplicaSet was made). Both times have whole seconds: within the same second, the deploy
+        is given the benefit of the doubt."""
         if self._admission is None or self._revisions is None:
             return None
         caught = self._admission.caught(state)
@@ -370,7 +371,7 @@ class WorkloadReconciler:
         since = min(hold.since for hold in caught)
         ref = WorkloadRef(state.kind, state.namespace, state.name)
         start = await asyncio.to_thread(self._revisions.revision_start, ref, state.uid, since)
-        if start.created_at is None or start.created_at < since:
+        if start.created_at is None or start.created_at <= since:
             return None
         if self._telemetry is not None:
             self._telemetry.held_late(state.kind.value, state.namespace, start.pods_started)

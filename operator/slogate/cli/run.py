@@ -1,4 +1,4 @@
-"""The ``slogate`` command line: ``slogate run`` starts the operator.
+"""``slogate run``: start the operator.
 
 Every flag has an environment variable (``SLOGATE_<FLAG>``), so the Helm chart and a developer's
 shell configure it the same way.
@@ -9,15 +9,12 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
-from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
 import kopf
 
 import slogate.handlers  # noqa: F401  (importing registers the handlers with kopf)
-from slogate import __version__
 from slogate.api.durations import parse_duration
 from slogate.api.gate import NoDataPolicy
 from slogate.settings import (
@@ -150,10 +147,7 @@ def _admission(args: argparse.Namespace) -> AdmissionSettings:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="slogate", description="SLO-aware release gating for Kubernetes.")
-    parser.add_argument("--version", action="version", version=f"slogate {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = commands.add_parser("run", help="run the operator against the current kubeconfig or in-cluster")
     run.add_argument(
         "--prometheus-url",
@@ -225,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_sink_flags(run)
     _add_admission_flags(run)
-    return parser
+    run.set_defaults(handler=lambda args: run_operator(settings_from(args)))
 
 
 def _grafana(args: argparse.Namespace) -> GrafanaConnection | None:
@@ -291,14 +285,3 @@ def run_operator(settings: OperatorSettings) -> int:
         memo=kopf.Memo(settings=settings),
     )
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "run":
-        return run_operator(settings_from(args))
-    return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

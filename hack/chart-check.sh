@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# `make chart-check`: the Helm chart lints clean (also --strict), renders in both modes, and
+# refuses bad values with a message naming the value. Needs only the helm binary, no cluster.
+set -euo pipefail
+HACK="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=hack/lib.sh
+source "$HACK/lib.sh"
+CHART="$ROOT/charts/slogate"
+helm="$(component_dir helm "$HELM_VERSION")/helm"
+[[ -x "$helm" ]] || die "helm $HELM_VERSION is missing from $SLOGATE_CACHE; run 'make binaries'"
+
+for values in "$CHART"/ci/*-values.yaml; do
+  "$helm" lint --strict "$CHART" -f "$values" >/dev/null || {
+    "$helm" lint --strict "$CHART" -f "$values"
+    die "helm lint --strict failed with $(basename "$values")"
+  }
+  "$helm" template slogate "$CHART" -n slogate-system -f "$values" >/dev/null
+done
+info "chart lints clean and renders with $(ls "$CHART"/ci/*-values.yaml | wc -l) values files"
+
+# Each bad value, and a fragment the error must contain so the user knows what to fix.
+refused=(
+  "replicaCount=0|at '/replicaCount': minimum"
+  "replicaCount=two|at '/replicaCount': got string, want integer"
+  "replicas=2|additional properties 'replicas' not allowed"
+  "prometheus.url=|at '/prometheus/url'"
+  "onPrometheusUnavailable=Maybe|value must be one of 'Hold', 'Proceed'"
+  "logFormat=xml|at '/logFormat'"
+  "strategy.type=BlueGreen|at '/strategy/type'"
+  "image.pullPolicy=Sometimes|at '/image/pullPolicy'"
+  "watchNamespaces={Bad_NS}|at '/watchNamespaces/0'"
+  "peering.enabled=false,replicaCount=2|replicaCount > 1 needs peering.enabled=true"
+  "admission.mode=sometimes|at '/admission/mode'"
+  "admission.failurePolicy=Retry|at '/admission/failurePolicy'"
+  "sinks.webhook.headers={X-Team: sre}|sinks.webhook.headers and sinks.webhook.tokenSecret need sinks.webhook.url"
+)
+for case in "${refused[@]}"; do
+  setting="${case%%|*}" expected="${case#*|}"
+  if output="$("$helm" template slogate "$CHART" -f "$CHART/ci/cluster-values.yaml" --set "$setting" 2>&1)"; then
+    die "the chart accepted the bad value --set '$setting'"
+  fi
+  [[ "$output" == *"$expected"* ]] || die "--set '$setting' was refused without naming the problem ('$expected'):"$'\n'"$output"
+done
+info "chart refuses ${#refused[@]} kinds of bad values, each with a message naming the value"

@@ -1,0 +1,361 @@
+"""The Helm chart installed with the real helm into the real API server, and its RBAC as the API
+server's authorizer sees it (``kubectl auth can-i --as`` the operator's ServiceAccount).
+
+kwok plays the kubelet, so the operator pods are scheduled and reported Ready without running a
+container; what is checked here is what the chart gives the cluster, not the operator's behaviour.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import yaml
+
+from harness.cluster import ROOT, Cluster
+from harness.kube import apply, get
+from harness.manifests import deployment
+from harness.observe import spec_paused, status_of
+from harness.operator import running_operator
+from harness.prometheus import Prometheus
+from harness.slogate import freeze
+from harness.waiting import wait_until
+from slogate.cli import build_parser, settings_from
+
+pytestmark = [pytest.mark.cluster]
+
+LOGS = ROOT / ".cluster" / "logs"
+
+CHART = str(ROOT / "charts" / "slogate")
+ADMISSION_POLICY = ROOT / "deploy" / "admission" / "slogate-hold.yaml"
+PROMETHEUS = "http://prometheus.monitoring:9090"
+SLOGATE_KINDS = ("servicelevelobjectives", "releasegates", "changefreezes", "incidents")
+WORKLOADS = ("deployments", "rollouts.argoproj.io")
+
+
+@contextmanager
+def extra_namespaces(cluster: Cluster, count: int) -> Iterator[list[str]]:
+    names = [f"t-{uuid.uuid4().hex[:10]}" for _ in range(count)]
+    for name in names:
+        cluster.kubectl("create", "namespace", name)
+    yield names
+    for name in names:
+        cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@contextmanager
+def installed(cluster: Cluster, release: str, namespace: str, *values: str) -> Iterator[str]:
+    """The chart installed as ``release``; uninstalled afterwards even when the test failed."""
+    cluster.helm("install", release, CHART, "-n", namespace, "--set", f"prometheus.url={PROMETHEUS}", *values)
+    try:
+        yield release
+    finally:
+        cluster.helm("uninstall", release, "-n", namespace, "--wait", check=False)
+
+
+def can_i(cluster: Cluster, account: str, verb: str, resource: str, *scope: str) -> bool:
+    result = cluster.kubectl("auth", "can-i", verb, resource, "--as", account, *scope, check=False)
+    answer = result.stdout.strip()
+    assert answer in {"yes", "no"}, f"kubectl auth can-i {verb} {resource}: {result.stderr}{answer}"
+    return answer == "yes"
+
+
+def operator_args(cluster: Cluster, release: str, namespace: str) -> list[str]:
+    deployment = get(cluster, "deployment", release, namespace)
+    args: list[str] = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    return args
+
+
+def cluster_object_exists(cluster: Cluster, kind: str, name: str) -> bool:
+    return cluster.kubectl("get", kind, name, "--ignore-not-found", "-o", "name", check=False).stdout != ""
+
+
+@contextmanager
+def admission_policy_left_to_the_chart(cluster: Cluster) -> Iterator[None]:
+    """The cluster's slogate-hold policy and binding (other tests' operators install them) removed,
+    so the release installs its own; put back afterwards."""
+    for kind in ("mutatingadmissionpolicybinding", "mutatingadmissionpolicy"):
+        cluster.kubectl("delete", kind, "slogate-hold", "--ignore-not-found")
+    try:
+        yield
+    finally:
+        cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(ADMISSION_POLICY))
+
+
+def test_cluster_wide_install_objects_and_least_privilege(cluster: Cluster, namespace: str) -> None:
+    with admission_policy_left_to_the_chart(cluster):
+        install_check_and_uninstall(cluster, namespace)
+
+
+def install_check_and_uninstall(cluster: Cluster, namespace: str) -> None:
+    release = f"slogate-{namespace}"
+    with (
+        extra_namespaces(cluster, 1) as (tenant,),
+        installed(cluster, release, namespace, "--set", "replicaCount=2"),
+    ):
+        for kind in ("mutatingadmissionpolicy", "mutatingadmissionpolicybinding"):
+            policy = json.loads(cluster.kubectl("get", kind, "slogate-hold", "-o", "json").stdout)
+            assert policy["metadata"]["annotations"]["meta.helm.sh/release-name"] == release, kind
+        for crd in (*(f"{kind}.slogate.dev" for kind in SLOGATE_KINDS), "clusterkopfpeerings.kopf.dev"):
+            assert cluster_object_exists(cluster, "crd", crd), crd
+        assert cluster_object_exists(cluster, "clusterkopfpeering", release)
+
+        check_operator_deployment(cluster, release, namespace)
+        check_cluster_wide_rbac(cluster, release, namespace, tenant)
+
+    # helm uninstall removes what the release installed. CRDs stay (Helm never deletes crds/), so
+    # an uninstall cannot take every SLO, gate, freeze and incident in the cluster with it.
+    for kind, name in (
+        ("clusterrole", release),
+        ("clusterrolebinding", release),
+        ("clusterkopfpeering", release),
+        ("mutatingadmissionpolicy", "slogate-hold"),
+        ("mutatingadmissionpolicybinding", "slogate-hold"),
+    ):
+        assert not cluster_object_exists(cluster, kind, name), f"{kind}/{name} left after uninstall"
+    left = cluster.kubectl(
+        "get",
+        "deploy,sa,svc,pdb",
+        "-n",
+        namespace,
+        "-l",
+        f"app.kubernetes.io/instance={release}",
+        "-o",
+        "name",
+    )
+    assert left.stdout == ""
+    assert cluster_object_exists(cluster, "crd", "servicelevelobjectives.slogate.dev")
+
+
+def check_operator_deployment(cluster: Cluster, release: str, namespace: str) -> None:
+    """Hardened pod, two replicas, probes on the health port, and flags `slogate run` accepts."""
+    deployment = get(cluster, "deployment", release, namespace)
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert deployment["spec"]["replicas"] == 2
+    assert pod["serviceAccountName"] == release
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert container["resources"]["requests"]
+    assert container["resources"]["limits"]
+    assert container["livenessProbe"]["httpGet"] == {
+        "path": "/healthz",
+        "port": "health",
+        "scheme": "HTTP",
+    }
+    assert container["readinessProbe"]["httpGet"]["port"] == "health"
+
+    # The rendered arguments are ones the real `slogate run` accepts, meaning what the values say.
+    args = build_parser().parse_args(container["args"])
+    settings = settings_from(args)
+    assert settings.prometheus.url == PROMETHEUS
+    assert settings.namespaces == ()
+    assert settings.peering == release
+    assert settings.health_port == 8081
+    assert settings.metrics_port == 9464
+
+    service = get(cluster, "service", f"{release}-metrics", namespace)
+    assert service["spec"]["ports"][0]["targetPort"] == "metrics"
+    assert get(cluster, "pdb", release, namespace)["spec"]["minAvailable"] == 1
+    wait_until(
+        lambda: get(cluster, "deployment", release, namespace)["status"].get("readyReplicas") == 2,
+        60,
+        "both operator replicas Ready (kwok)",
+    )
+
+
+def check_cluster_wide_rbac(cluster: Cluster, release: str, namespace: str, tenant: str) -> None:
+    """What the operator may do in any namespace (``tenant``), and what it may never do."""
+    account = f"system:serviceaccount:{namespace}:{release}"
+    for workloads in WORKLOADS:
+        assert can_i(cluster, account, "patch", workloads, "-n", tenant)
+        assert can_i(cluster, account, "watch", workloads, "-n", tenant)
+        assert not can_i(cluster, account, "delete", workloads, "-n", tenant)
+        assert not can_i(cluster, account, "create", workloads, "-n", tenant)
+        assert not can_i(cluster, account, "update", workloads, "-n", tenant)
+    assert can_i(cluster, account, "patch", "rollouts.argoproj.io", "--subresource=status", "-n", tenant)
+    for kind in SLOGATE_KINDS:
+        resource = f"{kind}.slogate.dev"
+        assert can_i(cluster, account, "patch", resource, "--subresource=status", "-n", tenant), kind
+        assert can_i(cluster, account, "list", resource, "-n", tenant), kind
+        assert not can_i(cluster, account, "patch", resource, "-n", tenant), kind
+        assert not can_i(cluster, account, "delete", resource, "-n", tenant), kind
+        assert not can_i(cluster, account, "create", resource, "-n", tenant), kind
+    assert can_i(cluster, account, "create", "events", "-n", tenant)
+    for verb in ("list", "create", "patch", "delete"):
+        assert can_i(cluster, account, verb, "holdsets.slogate.dev", "-n", tenant), verb
+    assert can_i(cluster, account, "patch", "holdsets.slogate.dev", "--subresource=status", "-n", tenant)
+    assert can_i(cluster, account, "list", "pods", "-n", tenant)
+    assert not can_i(cluster, account, "delete", "pods", "-n", tenant)
+    policies = "mutatingadmissionpolicies.admissionregistration.k8s.io"
+    assert can_i(cluster, account, "get", f"{policies}/slogate-hold")
+    assert not can_i(cluster, account, "patch", f"{policies}/slogate-hold")
+    assert not can_i(cluster, account, "delete", f"{policies}/slogate-hold")
+    assert not can_i(cluster, account, "create", "mutatingwebhookconfigurations.admissionregistration.k8s.io")
+    assert can_i(cluster, account, "list", "namespaces")
+    assert can_i(cluster, account, "watch", "customresourcedefinitions.apiextensions.k8s.io")
+    assert can_i(cluster, account, "patch", f"clusterkopfpeerings.kopf.dev/{release}")
+    assert not can_i(cluster, account, "patch", "clusterkopfpeerings.kopf.dev/another-operator")
+    for secrets_namespace in (tenant, "kube-system", namespace):
+        assert not can_i(cluster, account, "get", "secrets", "-n", secrets_namespace)
+        assert not can_i(cluster, account, "list", "secrets", "-n", secrets_namespace)
+    for owned_by_others in ("pods", "replicasets.apps", "services", "configmaps", "namespaces"):
+        assert not can_i(cluster, account, "delete", owned_by_others, "-n", tenant), owned_by_others
+    assert not can_i(cluster, account, "delete", "customresourcedefinitions.apiextensions.k8s.io")
+    assert not can_i(cluster, account, "patch", "namespaces")
+    assert not can_i(cluster, account, "*", "*", "--all-namespaces")
+
+    rules = get_cluster_role_rules(cluster, release)
+    assert {verb for rule in rules for verb in rule["verbs"]} <= {
+        "get",
+        "list",
+        "watch",
+        "patch",
+        "create",
+        "delete",
+    }
+    # It creates Events and its own HoldSets, and deletes nothing but its own HoldSets.
+    creating = sorted(rule["resources"] for rule in rules if "create" in rule["verbs"])
+    assert creating == [["events"], ["holdsets"]]
+    assert [rule["resources"] for rule in rules if "delete" in rule["verbs"]] == [["holdsets"]]
+
+
+def get_cluster_role_rules(cluster: Cluster, name: str) -> list[dict[str, Any]]:
+    role = json.loads(cluster.kubectl("get", "clusterrole", name, "-o", "json").stdout)
+    rules: list[dict[str, Any]] = role["rules"]
+    return rules
+
+
+def test_namespaced_mode_writes_only_in_the_watched_namespaces(cluster: Cluster, namespace: str) -> None:
+    release = f"slogate-{namespace}"
+    account = f"system:serviceaccount:{namespace}:{release}"
+    with extra_namespaces(cluster, 3) as (team_a, team_b, outsider):
+        watched = f"watchNamespaces={{{team_a},{team_b}}}"
+        with installed(
+            cluster, release, namespace, "--set", watched, "--set", "admission.installPolicy=false"
+        ):
+            assert cluster.kubectl("get", "role", release, "-n", team_a, "-o", "name").stdout.strip()
+            assert cluster.kubectl("get", "kopfpeering", release, "-n", team_b, "-o", "name").stdout.strip()
+            assert not cluster_object_exists(cluster, "clusterkopfpeering", release)
+            settings = settings_from(build_parser().parse_args(operator_args(cluster, release, namespace)))
+            assert settings.namespaces == (team_a, team_b)
+
+            for team in (team_a, team_b):
+                for workloads in WORKLOADS:
+                    assert can_i(cluster, account, "patch", workloads, "-n", team)
+                assert can_i(
+                    cluster, account, "patch", "incidents.slogate.dev", "--subresource=status", "-n", team
+                )
+                assert can_i(cluster, account, "patch", f"kopfpeerings.kopf.dev/{release}", "-n", team)
+            for workloads in (*WORKLOADS, "events"):
+                assert not can_i(cluster, account, "patch", workloads, "-n", outsider), workloads
+                assert not can_i(cluster, account, "create", workloads, "-n", outsider), workloads
+                assert not can_i(cluster, account, "patch", workloads, "--all-namespaces"), workloads
+            assert not can_i(
+                cluster, account, "patch", "releasegates.slogate.dev", "--subresource=status", "-n", outsider
+            )
+            assert not can_i(cluster, account, "get", "secrets", "-n", team_a)
+            assert can_i(cluster, account, "list", "namespaces")
+
+            # Cluster-wide, the operator only reads (namespace labels, CRDs for kopf).
+            rules = get_cluster_role_rules(cluster, release)
+            assert {verb for rule in rules for verb in rule["verbs"]} <= {"get", "list", "watch"}
+        assert not cluster.kubectl("get", "role", "-n", team_a, "-o", "name").stdout.strip()
+
+
+def service_account_kubeconfig(cluster: Cluster, namespace: str, account: str) -> Cluster:
+    """A kubeconfig that authenticates as the ServiceAccount, as the operator pod would."""
+    token = cluster.kubectl("create", "token", account, "-n", namespace, "--duration=1h").stdout.strip()
+    admin = yaml.safe_load(cluster.kubeconfig.read_text())
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": admin["clusters"][:1],
+        "users": [{"name": account, "user": {"token": token}}],
+        "contexts": [
+            {"name": account, "context": {"cluster": admin["clusters"][0]["name"], "user": account}}
+        ],
+        "current-context": account,
+    }
+    path = LOGS / f"kubeconfig-{namespace}-{account}"
+    path.write_text(yaml.safe_dump(config))
+    path.chmod(0o600)
+    return Cluster(kubeconfig=path, source=f"ServiceAccount {namespace}/{account}")
+
+
+@pytest.mark.prometheus
+def test_the_operator_works_with_only_the_namespaced_rbac(
+    cluster: Cluster, namespace: str, prometheus: Prometheus
+) -> None:
+    """The real operator, authenticated as the chart's ServiceAccount in namespaced mode with two
+    replicas' peering, lists, holds, writes status and posts Events without one Forbidden."""
+    release = f"slogate-{namespace}"
+    with (
+        extra_namespaces(cluster, 1) as (team,),
+        installed(
+            cluster,
+            release,
+            namespace,
+            "--set",
+            f"watchNamespaces={{{team}}}",
+            "--set",
+            "admission.installPolicy=false",
+        ),
+    ):
+        as_operator = service_account_kubeconfig(cluster, namespace, release)
+        log = LOGS / f"operator-chart-{namespace}.log"
+        rendered = operator_args(cluster, release, namespace)
+        scope = [arg for arg in rendered if arg.startswith(("--namespace=", "--peering="))]
+        apply(cluster, deployment("api", "registry.example/api:1", replicas=1), team)
+        with running_operator(as_operator, prometheus.url, log, *scope):
+            apply(cluster, freeze("release-freeze", duration="1h"), team)
+            wait_until(lambda: spec_paused(cluster, "deployment", "api", team), 20, "the freeze to hold api")
+            wait_until(
+                lambda: status_of(cluster, "sgfreeze", "release-freeze", team).get("active") is True,
+                20,
+                "the freeze's status written",
+            )
+            events = cluster.kubectl("get", "events", "-n", team, "-o", "json").stdout
+            assert '"component": "slogate"' in events
+            peering = cluster.kubectl("get", "kopfpeering", release, "-n", team, "-o", "json").stdout
+            assert json.loads(peering).get("status"), "the operator registered in its peering object"
+        text = log.read_text()
+        for refusal in ("Forbidden", "forbidden", "Not enough permissions", "no permission"):
+            assert refusal not in text, f"{refusal!r} in {log}"
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("replicaCount=0", "at '/replicaCount': minimum: got 0, want 1"),
+        ("onPrometheusUnavailable=Sometimes", "value must be one of 'Hold', 'Proceed'"),
+        ("prometheus.url=", "at '/prometheus/url'"),
+        ("replicas=3", "additional properties 'replicas' not allowed"),
+    ],
+)
+def test_bad_values_are_refused_and_nothing_is_installed(
+    cluster: Cluster, namespace: str, setting: str, message: str
+) -> None:
+    release = f"slogate-{namespace}"
+    result = cluster.helm(
+        "install",
+        release,
+        CHART,
+        "-n",
+        namespace,
+        "--set",
+        f"prometheus.url={PROMETHEUS}",
+        "--set",
+        setting,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert cluster.helm("list", "-n", namespace, "-q").stdout.strip() == ""
