@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed ## Python virtualenv with slogate and its test tools
 
 .PHONY: deps
-deps: venv binaries prometheus ## everything the tests need on this machine
+deps: venv binaries prometheus redis ## everything the tests need on this machine
 
 .PHONY: binaries
 binaries: ## build (or reuse from $SLOGATE_CACHE) the cluster's Go binaries
@@ -31,8 +31,12 @@ binaries: ## build (or reuse from $SLOGATE_CACHE) the cluster's Go binaries
 prometheus: ## install Prometheus from Debian when it is missing
 	hack/install-prometheus.sh
 
+.PHONY: redis
+redis: ## install Redis (for the local Argo CD) from Debian when it is missing
+	hack/install-redis.sh
+
 .PHONY: cluster-up
-cluster-up: binaries ## start the local cluster (idempotent); kubeconfig in .cluster/kubeconfig
+cluster-up: binaries redis ## start the local cluster (idempotent); kubeconfig in .cluster/kubeconfig
 	hack/cluster.sh up
 
 .PHONY: cluster-down
@@ -80,12 +84,28 @@ verify-manifests: venv ## fail when crds/ or charts/slogate/crds/ differ from wh
 	done; \
 	echo "manifests up to date"
 
+.PHONY: argocd-manifests
+argocd-manifests: venv ## generate deploy/argocd/ (argocd-cm patch, argo-cd chart values) from the health Lua
+	$(PY) hack/gen_argocd.py
+
+.PHONY: verify-argocd
+verify-argocd: venv ## fail when deploy/argocd/ differs from what the health Lua generates
+	@generated=$$(mktemp -d); trap 'rm -rf "$$generated"' EXIT; \
+	$(PY) hack/gen_argocd.py --output "$$generated" >/dev/null; \
+	for file in argocd-cm-patch.yaml argocd-values.yaml; do \
+	  if ! diff -u "deploy/argocd/$$file" "$$generated/$$file"; then \
+	    echo "error: deploy/argocd/$$file is out of date with charts/slogate/files/argocd/health; run 'make argocd-manifests' and commit the result" >&2; \
+	    exit 1; \
+	  fi; \
+	done; \
+	echo "argocd manifests up to date"
+
 .PHONY: chart-check
 chart-check: binaries ## helm lint --strict and helm template of charts/slogate; bad values must be refused
 	hack/chart-check.sh
 
 .PHONY: test
-test: deps lint verify-manifests chart-check ## everything: lint, unit, integration, e2e (the CI gate)
+test: deps lint verify-manifests verify-argocd chart-check ## everything: lint, unit, integration, e2e (the CI gate)
 	hack/pytest.sh tests
 
 .PHONY: run

@@ -93,8 +93,22 @@ build_argo_rollouts() {
   mkdir -p "$out/crds" && cp "$dir"/manifests/crds/*.yaml "$out/crds/"
 }
 
+build_argo_cd() {
+  local version="$1" out="$2" dir
+  cd "$HACK/gomod/argo-cd"
+  # One multi-call binary; cmd/main.go picks the component from the name it runs as.
+  go build -trimpath -ldflags "-s -w -X github.com/argoproj/argo-cd/v3/common.version=${version#v}" \
+    -o "$out/argocd" github.com/argoproj/argo-cd/v3/cmd
+  ln -s argocd "$out/argocd-application-controller"
+  ln -s argocd "$out/argocd-repo-server"
+  dir="$(module_dir "github.com/argoproj/argo-cd/v3@$version")"
+  mkdir -p "$out/crds" "$out/config"
+  cp "$dir"/manifests/crds/application-crd.yaml "$dir"/manifests/crds/appproject-crd.yaml "$out/crds/"
+  cp "$dir"/manifests/base/config/argocd-cm.yaml "$dir"/manifests/base/config/argocd-secret.yaml "$out/config/"
+}
+
 components=("$@")
-[[ ${#components[@]} -gt 0 ]] || components=(etcd kubernetes kwok helm argo-rollouts)
+[[ ${#components[@]} -gt 0 ]] || components=(etcd kubernetes kwok helm argo-rollouts argo-cd)
 for component in "${components[@]}"; do
   case "$component" in
     kubernetes)
@@ -106,6 +120,9 @@ for component in "${components[@]}"; do
     argo-rollouts)
       build_component argo-rollouts "$ARGO_ROLLOUTS_VERSION" build_argo_rollouts \
         rollouts-controller crds/rollout-crd.yaml ;;
-    *) die "unknown component '$component' (known: etcd kubernetes kwok helm argo-rollouts)" ;;
+    argo-cd)
+      build_component argo-cd "$ARGO_CD_VERSION" build_argo_cd \
+        argocd crds/application-crd.yaml config/argocd-cm.yaml ;;
+    *) die "unknown component '$component' (known: etcd kubernetes kwok helm argo-rollouts argo-cd)" ;;
   esac
 done

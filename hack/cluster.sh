@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A real local Kubernetes control plane on loopback, built from the Go module proxy:
 # etcd, kube-apiserver (TLS, RBAC, service-account signing), kube-controller-manager,
-# kube-scheduler, kwok with fake Ready nodes, and the Argo Rollouts controller.
+# kube-scheduler, kwok with fake Ready nodes, the Argo Rollouts controller, and Argo CD
+# (Redis, repo-server, application-controller) in namespace argocd.
 #
 #   hack/cluster.sh up      start what is not running, wait until every part is ready (idempotent)
 #   hack/cluster.sh down    stop every process in reverse order and wait for each to exit
@@ -22,7 +23,10 @@ KUBECONFIG_FILE="$CLUSTER_DIR/kubeconfig"
 NODE_COUNT="${SLOGATE_NODE_COUNT:-2}"
 READY_TIMEOUT="${SLOGATE_READY_TIMEOUT:-120}"
 # Start order; `down` walks it backwards.
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok argo-rollouts)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok argo-rollouts
+  redis argocd-repo-server argocd-application-controller)
+PORT_NAMES=(ETCD_CLIENT ETCD_PEER APISERVER CONTROLLER_MANAGER SCHEDULER KWOK ROLLOUTS_HEALTHZ ROLLOUTS_METRICS
+  REDIS ARGOCD_REPO_SERVER ARGOCD_REPO_SERVER_METRICS ARGOCD_CONTROLLER_METRICS)
 PATH="$(bin_path):$PATH"
 
 kubectl_() { kubectl --kubeconfig "$KUBECONFIG_FILE" "$@"; }
@@ -32,23 +36,23 @@ free_port() {
 }
 
 ensure_ports() {
-  if [[ ! -f "$CLUSTER_DIR/ports.env" ]]; then
-    {
-      for name in ETCD_CLIENT ETCD_PEER APISERVER CONTROLLER_MANAGER SCHEDULER KWOK ROLLOUTS_HEALTHZ ROLLOUTS_METRICS; do
-        echo "${name}_PORT=$(free_port)"
-      done
-    } >"$CLUSTER_DIR/ports.env"
-  fi
+  # A port is picked once and kept; one added in a later version is appended to an older ports.env.
+  touch "$CLUSTER_DIR/ports.env"
+  local name
+  for name in "${PORT_NAMES[@]}"; do
+    grep -q "^${name}_PORT=" "$CLUSTER_DIR/ports.env" || echo "${name}_PORT=$(free_port)" >>"$CLUSTER_DIR/ports.env"
+  done
   # shellcheck source=/dev/null
   source "$CLUSTER_DIR/ports.env"
 }
 
 check_binaries() {
   local missing=()
-  for bin in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok rollouts-controller; do
+  for bin in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok rollouts-controller \
+    argocd-repo-server argocd-application-controller redis-server redis-cli; do
     command -v "$bin" >/dev/null || missing+=("$bin")
   done
-  [[ ${#missing[@]} -eq 0 ]] || die "missing binaries: ${missing[*]}; run 'make binaries' (hack/build-binaries.sh) first"
+  [[ ${#missing[@]} -eq 0 ]] || die "missing binaries: ${missing[*]}; run 'make deps' (hack/build-binaries.sh, hack/install-redis.sh) first"
 }
 
 sign_cert() { # name subject [ext-file]
@@ -162,6 +166,64 @@ rollouts_crds_established() {
   kubectl_ wait --for condition=established --timeout=1s crd/rollouts.argoproj.io crd/analysisruns.argoproj.io
 }
 
+argocd_crds_established() {
+  kubectl_ wait --for condition=established --timeout=1s crd/applications.argoproj.io crd/appprojects.argoproj.io
+}
+
+redis_ready() { redis-cli -p "$REDIS_PORT" ping | grep -qx PONG; }
+
+# Argo CD's CRDs and the argocd-cm / argocd-secret of its own manifests, plus what a local cluster
+# needs: a server secret key, Git polled every 10 s instead of 3 min, and the default AppProject.
+configure_argocd() {
+  local argocd_dir; argocd_dir="$(component_dir argo-cd "$ARGO_CD_VERSION")"
+  kubectl_ create namespace argocd --dry-run=client -o yaml | kubectl_ apply -f - >/dev/null
+  kubectl_ apply --server-side --force-conflicts --field-manager=slogate-cluster \
+    -f "$argocd_dir/crds/application-crd.yaml" -f "$argocd_dir/crds/appproject-crd.yaml" >/dev/null
+  kubectl_ apply --server-side --force-conflicts --field-manager=slogate-cluster -n argocd \
+    -f "$argocd_dir/config/argocd-cm.yaml" -f "$argocd_dir/config/argocd-secret.yaml" >/dev/null
+  kubectl_ -n argocd patch configmap argocd-cm --type merge --field-manager=slogate-cluster \
+    -p '{"data":{"timeout.reconciliation":"10s","timeout.reconciliation.jitter":"0s"}}' >/dev/null
+  if ! kubectl_ -n argocd get secret argocd-secret -o jsonpath='{.data.server\.secretkey}' | grep -q .; then
+    kubectl_ -n argocd patch secret argocd-secret --type merge --field-manager=slogate-cluster \
+      -p "{\"stringData\":{\"server.secretkey\":\"$(openssl rand -hex 32)\"}}" >/dev/null
+  fi
+  wait_for kube-apiserver "serving the Argo CD CRDs" argocd_crds_established
+  kubectl_ apply --server-side --field-manager=slogate-cluster -f - >/dev/null <<'EOF'
+apiVersion: argoproj.io/v1alpha1
+kind: AppProject
+metadata:
+  name: default
+  namespace: argocd
+spec:
+  sourceRepos: ["*"]
+  destinations: [{namespace: "*", server: "*"}]
+  clusterResourceWhitelist: [{group: "*", kind: "*"}]
+EOF
+}
+
+start_argocd() {
+  start redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
+    --dir "$CLUSTER_DIR"
+  configure_argocd
+  wait_for redis "answering PING" redis_ready
+  # The repo-server clones into its temp dir; keep it under the cluster directory.
+  mkdir -p "$CLUSTER_DIR/argocd-repo-server"
+  start argocd-repo-server env ARGOCD_GPG_ENABLED=false TMPDIR="$CLUSTER_DIR/argocd-repo-server" \
+    argocd-repo-server --disable-tls --redis "127.0.0.1:$REDIS_PORT" \
+    --address 127.0.0.1 --port "$ARGOCD_REPO_SERVER_PORT" \
+    --metrics-address 127.0.0.1 --metrics-port "$ARGOCD_REPO_SERVER_METRICS_PORT" --loglevel warn
+  # ARGOCD_FAKE_IN_CLUSTER: the destination https://kubernetes.default.svc is the cluster of the
+  # kubeconfig that client-go loads by default, so KUBECONFIG must name it as well as --kubeconfig.
+  # --persist-resource-health: each resource's health in the Application's status.resources (Argo CD
+  # 3 keeps it only in Redis for its UI by default), where the tests read it; computed the same way.
+  start argocd-application-controller env ARGOCD_FAKE_IN_CLUSTER=true KUBECONFIG="$KUBECONFIG_FILE" \
+    argocd-application-controller --kubeconfig "$KUBECONFIG_FILE" --namespace argocd \
+    --repo-server "127.0.0.1:$ARGOCD_REPO_SERVER_PORT" --repo-server-plaintext \
+    --redis "127.0.0.1:$REDIS_PORT" --metrics-port "$ARGOCD_CONTROLLER_METRICS_PORT" \
+    --app-resync 10 --app-resync-jitter 0 --self-heal-timeout-seconds 2 --loglevel warn \
+    --persist-resource-health
+}
+
 create_nodes() {
   local i
   for i in $(seq 1 "$NODE_COUNT"); do
@@ -242,6 +304,7 @@ up() {
     --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
     --node-ip 127.0.0.1 --cidr 10.244.0.0/16 \
     --server-address "127.0.0.1:$KWOK_PORT" \
+    --node-lease-duration-seconds 40 \
     -c "$kwok_dir/stages.yaml"
 
   local rollouts_dir; rollouts_dir="$(component_dir argo-rollouts "$ARGO_ROLLOUTS_VERSION")"
@@ -256,11 +319,15 @@ up() {
     --healthzPort "$ROLLOUTS_HEALTHZ_PORT" --metricsport "$ROLLOUTS_METRICS_PORT" \
     --loglevel warn
 
+  start_argocd
   create_nodes
   wait_for kube-controller-manager "healthy" healthz "https://127.0.0.1:$CONTROLLER_MANAGER_PORT/healthz"
   wait_for kube-scheduler "healthy" healthz "https://127.0.0.1:$SCHEDULER_PORT/healthz"
   wait_for kwok "reporting $NODE_COUNT Ready nodes" nodes_ready
   wait_for argo-rollouts "healthy" curl -sf --max-time 2 "http://127.0.0.1:$ROLLOUTS_HEALTHZ_PORT/healthz"
+  wait_for argocd-repo-server "healthy" curl -sf --max-time 2 "http://127.0.0.1:$ARGOCD_REPO_SERVER_METRICS_PORT/healthz"
+  wait_for argocd-application-controller "healthy" \
+    curl -sf --max-time 2 "http://127.0.0.1:$ARGOCD_CONTROLLER_METRICS_PORT/healthz"
   wait_for kube-controller-manager "publishing the root CA to namespaces" \
     kubectl_ get configmap kube-root-ca.crt -n default
   info "cluster ready in $((SECONDS - started)) s: kubectl --kubeconfig $KUBECONFIG_FILE get nodes"

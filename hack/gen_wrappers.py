@@ -1,6 +1,6 @@
 """Regenerate the Go wrapper modules under hack/gomod/ from the pinned versions.
 
-Upstream modules such as k8s.io/kubernetes, etcd's server and Argo Rollouts carry
+Upstream modules such as k8s.io/kubernetes, etcd's server, Argo Rollouts and Argo CD carry
 replace directives, so `go install module@version` refuses them. A wrapper module
 requires the upstream module and copies its replace directives, turning local
 ones (k8s staging directories, etcd's sibling modules) into the published
@@ -56,6 +56,13 @@ WRAPPERS = (
         "github.com/argoproj/argo-rollouts",
         "ARGO_ROLLOUTS_VERSION",
         ("github.com/argoproj/argo-rollouts/cmd/rollouts-controller",),
+    ),
+    # One multi-call binary: cmd/main.go picks the component from the name it runs as.
+    Wrapper(
+        "argo-cd",
+        "github.com/argoproj/argo-cd/v3",
+        "ARGO_CD_VERSION",
+        ("github.com/argoproj/argo-cd/v3/cmd",),
     ),
 )
 

@@ -18,6 +18,7 @@ bin_path() {
     "$(component_dir kwok "$KWOK_VERSION")"
     "$(component_dir helm "$HELM_VERSION")"
     "$(component_dir argo-rollouts "$ARGO_ROLLOUTS_VERSION")"
+    "$(component_dir argo-cd "$ARGO_CD_VERSION")"
   )
   local IFS=:
   printf '%s' "${dirs[*]}"

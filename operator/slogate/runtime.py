@@ -114,7 +114,10 @@ def build_runtime(settings: OperatorSettings) -> Runtime:
             timeout_seconds=prometheus.timeout_seconds,
         )
     )
-    world = World(platform_namespace=settings.platform_namespace)
+    world = World(
+        platform_namespace=settings.platform_namespace,
+        gitops_tracking_label=settings.argocd_tracking_label,
+    )
     telemetry = PrometheusTelemetry()
     mode = admission_mode(api, settings)
     log.info("deploys during a hold are held by %s", mode.value)

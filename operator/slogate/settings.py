@@ -97,3 +97,6 @@ class OperatorSettings:
     webhook: WebhookConnection | None = None
     admission: AdmissionSettings = field(default_factory=AdmissionSettings)
     """POST every decision as JSON to a webhook too; off when None."""
+    argocd_tracking_label: str | None = None
+    """The label Argo CD tracks resources by (application.instanceLabelKey) when its tracking method
+    is label; its tracking annotation is recognised always."""

@@ -179,6 +179,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="namespace whose freezes and incidents may select other namespaces",
     )
     run.add_argument(
+        "--argocd-tracking-label",
+        default=_env("ARGOCD_TRACKING_LABEL"),
+        help="the label Argo CD tracks resources by, when its tracking method is label "
+        "(e.g. app.kubernetes.io/instance; env SLOGATE_ARGOCD_TRACKING_LABEL); its tracking "
+        "annotation is recognised always",
+    )
+    run.add_argument(
         "--evaluation-interval",
         type=_duration,
         default=_duration(_env("EVALUATION_INTERVAL", "10s") or "10s"),
@@ -258,6 +265,7 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
         grafana=_grafana(args),
         webhook=_webhook(args),
         admission=_admission(args),
+        argocd_tracking_label=args.argocd_tracking_label,
     )
 
 

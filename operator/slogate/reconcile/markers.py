@@ -31,6 +31,8 @@ GATE_ANNOTATION = PREFIX + "gate"
 EXPECTED_CLEAR_ANNOTATION = PREFIX + "expected-clear"
 DRY_RUN_DECISION_ANNOTATION = PREFIX + "dry-run-decision"
 HELD_LATE_ANNOTATION = PREFIX + "held-late"
+HELD_TEMPLATE_ANNOTATION = PREFIX + "held-template"
+ACTION_REQUIRED_ANNOTATION = PREFIX + "action-required"
 MAX_REASON_LENGTH = 2048
 
 
@@ -100,6 +102,8 @@ def release_annotations() -> dict[str, str | None]:
         HELD_BY_ANNOTATION: None,
         HELD_LATE_ANNOTATION: None,
         EXPECTED_CLEAR_ANNOTATION: None,
+        HELD_TEMPLATE_ANNOTATION: None,
+        ACTION_REQUIRED_ANNOTATION: None,
     }
 
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -27,7 +27,9 @@ from slogate.domain.inputs import ReleaseImpact
 from slogate.domain.verdict import Decision, decide
 from slogate.reconcile.admission import AdmissionHolds
 from slogate.reconcile.markers import (
+    ACTION_REQUIRED_ANNOTATION,
     DECISION_ANNOTATION,
+    HELD_TEMPLATE_ANNOTATION,
     deciding_gates,
     decision_annotations,
     differs,
@@ -72,6 +74,8 @@ class Action(StrEnum):
 class Plan:
     action: Action
     note: str = ""
+    markers: Mapping[str, str | None] = field(default_factory=dict)
+    """Annotations the plan writes besides the decision's own markers."""
 
 
 def _plan_hold(state: WorkloadState) -> Plan:
@@ -88,7 +92,53 @@ def _plan_hold(state: WorkloadState) -> Plan:
     return Plan(Action.PAUSE)
 
 
+ROLLBACK_IN_GIT = (
+    "managed by Argo CD, whose self-heal would revert a rollback: slogate holds it instead; "
+    "roll back in Git (revert the commit) and the new revision is let through"
+)
+
+
+def _plan_rollback_in_git(state: WorkloadState) -> Plan:
+    """A Deployment Argo CD syncs is held, never rolled back in the cluster: a rollback is drift
+    that self-heal reverts within seconds, and slogate would roll back again, flapping between
+    revisions. The template held is recorded, so the rollback made in Git can be recognised."""
+    hold = _plan_hold(state)
+    if hold.action is Action.NONE and not state.held_by_slogate:
+        return hold
+    return Plan(
+        hold.action,
+        ROLLBACK_IN_GIT,
+        {
+            HELD_TEMPLATE_ANNOTATION: state.annotations.get(HELD_TEMPLATE_ANNOTATION) or state.template_hash,
+            ACTION_REQUIRED_ANNOTATION: ROLLBACK_IN_GIT,
+        },
+    )
+
+
+def _plan_rolled_back_in_git(state: WorkloadState) -> Plan | None:
+    """The rollback made in Git, let through. While slogate holds a synced Deployment in place of
+    a rollback, a different template can only come from a new Git revision: the revert (or a fix).
+    Holding it would keep the bad revision's pods running, and the burn they cause would never
+    clear; so it is released and remembered as the rollback target, which no Hold or Rollback
+    verdict holds again. None when this does not apply."""
+    if state.kind is not WorkloadKind.DEPLOYMENT or not state.gitops_managed:
+        return None
+    if state.is_rollback_target:
+        note = "rolled back in Git to this template; slogate does not hold it again"
+        return Plan(Action.UNPAUSE if state.held_by_slogate else Action.NONE, note)
+    held_template = state.annotations.get(HELD_TEMPLATE_ANNOTATION)
+    if state.held_by_slogate and held_template is not None and held_template != state.template_hash:
+        return Plan(
+            Action.UNPAUSE,
+            "a new revision from Git replaced the one held in place of a rollback; slogate lets it roll out",
+            {ROLLED_BACK_TO_ANNOTATION: state.template_hash},
+        )
+    return None
+
+
 def _plan_rollback(state: WorkloadState) -> Plan:
+    if state.kind is WorkloadKind.DEPLOYMENT and state.gitops_managed:
+        return _plan_rollback_in_git(state)
     if state.kind is WorkloadKind.ROLLOUT:
         return Plan(Action.NONE, "already aborted") if state.aborted else Plan(Action.ABORT)
     if state.is_rollback_target:
@@ -101,6 +151,8 @@ def _plan_rollback(state: WorkloadState) -> Plan:
 def plan(state: WorkloadState, decision: Decision) -> Plan:
     """The write that brings the workload in line with the enforced decision."""
     wanted = decision.enforced_action
+    if wanted in (Verdict.HOLD, Verdict.ROLLBACK) and (in_git := _plan_rolled_back_in_git(state)):
+        return in_git
     if wanted is Verdict.HOLD:
         return _plan_hold(state)
     if wanted is Verdict.ROLLBACK:
@@ -238,6 +290,7 @@ class WorkloadReconciler:
             for tracked in reach.slos
         }
         markers: dict[str, str | None] = dict(decision_annotations(decision, state.revision, slo_states, now))
+        markers.update(intended.markers)
         action, note = intended.action, intended.note
         late = await self._late(state, now) if action is Action.PAUSE else None
         recorded = action is not Action.NONE or (

@@ -27,6 +27,8 @@ from slogate.domain.scope import Workload, governs
 
 ModelT = TypeVar("ModelT", bound=Resource)
 POD_TEMPLATE_HASH_LABELS = ("pod-template-hash", "rollouts-pod-template-hash")
+# Argo CD's default (annotation) tracking method marks every resource it syncs with this.
+ARGOCD_TRACKING_ANNOTATION = "argocd.argoproj.io/tracking-id"
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class WorkloadState:
     change_type: ChangeType | None
     resource_version: str = ""
     selector_labels: Mapping[str, str] = field(default_factory=dict)
+    gitops_managed: bool = False
+    """Synced by Argo CD: a write that changes what Git declares is reverted by its self-heal."""
 
     @property
     def key(self) -> tuple[WorkloadKind, str, str]:
@@ -127,7 +131,17 @@ def rollout_rolling(body: Mapping[str, Any]) -> bool:
     return bool(current and stable and current != stable and _int(status.get("updatedReplicas")) > 0)
 
 
-def workload_state(kind: WorkloadKind, body: Mapping[str, Any]) -> WorkloadState:
+def gitops_managed(metadata: Mapping[str, Any], tracking_label: str | None) -> bool:
+    """Whether Argo CD tracks the object: its tracking annotation, or, when Argo CD tracks by label,
+    that label. The label is only a sign when configured: Helm sets app.kubernetes.io/instance too."""
+    if ARGOCD_TRACKING_ANNOTATION in (metadata.get("annotations") or {}):
+        return True
+    return tracking_label is not None and tracking_label in (metadata.get("labels") or {})
+
+
+def workload_state(
+    kind: WorkloadKind, body: Mapping[str, Any], tracking_label: str | None = None
+) -> WorkloadState:
     metadata = body.get("metadata") or {}
     spec = body.get("spec") or {}
     template = spec.get("template") or {}
@@ -155,6 +169,7 @@ def workload_state(kind: WorkloadKind, body: Mapping[str, Any]) -> WorkloadState
         change_type=_change_type(template),
         resource_version=str(metadata.get("resourceVersion", "")),
         selector_labels=dict((spec.get("selector") or {}).get("matchLabels") or {}),
+        gitops_managed=gitops_managed(metadata, tracking_label),
     )
 
 
@@ -224,6 +239,8 @@ class World:
     """Everything slogate watches, as last seen."""
 
     platform_namespace: str | None = None
+    gitops_tracking_label: str | None = None
+    """The label Argo CD tracks resources by, when it tracks by label instead of annotation."""
     slos: Collection[ServiceLevelObjective] = field(default_factory=lambda: Collection(ServiceLevelObjective))
     gates: Collection[ReleaseGate] = field(default_factory=lambda: Collection(ReleaseGate))
     freezes: Collection[ChangeFreeze] = field(default_factory=lambda: Collection(ChangeFreeze))
@@ -233,7 +250,7 @@ class World:
 
     def observe_workload(self, kind: WorkloadKind, body: Mapping[str, Any], deleted: bool) -> WorkloadState:
         """Take in a watched body, unless it is older than what slogate itself has written since."""
-        state = workload_state(kind, body)
+        state = workload_state(kind, body, self.gitops_tracking_label)
         if deleted:
             self.workloads.pop(state.key, None)
             return state
