@@ -9,6 +9,10 @@ but bounded, so thousands of workloads do not open thousands of connections.
 
 The reaction to a change of a resource (a new freeze, an incident raised) does not wait for the
 next tick: ``resource_changed`` reconciles the workloads it can reach at once.
+
+With several replicas, only the one holding the leader Lease runs cycles: ``deactivate`` stops a
+cycle in flight at once (a replica never acts on a Lease it may have lost), and ``activate`` runs a
+full one at once, since the World it kept current while standing by is all it needs.
 """
 
 from __future__ import annotations
@@ -114,16 +118,28 @@ class EvaluationCycle:
         self._published: dict[tuple[str, ObjectKey], Mapping[str, Any]] = {}
         self._recent: dict[WorkloadKey, list[RecentDeployment]] = {}
         self._wake = asyncio.Event()
+        self._running: asyncio.Task[CycleReport] | None = None
+        self.active = True
         self.last_report: CycleReport | None = None
+
+    def activate(self) -> None:
+        """This replica acts from now: forget what it published when it last acted (another replica
+        has written since) and run a full cycle at once."""
+        self.active = True
+        self._published.clear()
+        self.wake()
+
+    def deactivate(self) -> None:
+        """This replica stops acting now, in the middle of a cycle if need be."""
+        self.active = False
+        if self._running is not None and not self._running.done():
+            self._running.cancel()
 
     async def run_forever(self) -> None:
         while True:
             started = time.monotonic()
-            try:
-                self.last_report = await self.run_once()
-            except Exception:
-                log.exception("evaluation cycle failed; retrying at the next tick")
-                self._telemetry.reconcile_error("cycle")
+            if self.active:
+                await self._run_cycle()
             delay = max(0.0, self._settings.interval.total_seconds() - (time.monotonic() - started))
             boundary = self._next_freeze_change(self._clock())
             if boundary is not None:
@@ -131,6 +147,19 @@ class EvaluationCycle:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    async def _run_cycle(self) -> None:
+        running = self._running = asyncio.create_task(self.run_once(), name="slogate-cycle")
+        try:
+            self.last_report = await running
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not running.cancelled() or (current is not None and current.cancelling()):
+                raise
+            log.info("evaluation cycle stopped: this replica no longer acts")
+        except Exception:
+            log.exception("evaluation cycle failed; retrying at the next tick")
+            self._telemetry.reconcile_error("cycle")
 
     def wake(self) -> None:
         """Run the next cycle now (e.g. after an SLO's spec changed)."""
