@@ -86,9 +86,16 @@ class Runtime:
         where = f"{lease.namespace}/{lease.name}"
         while True:
             try:
-                held = await asyncio.to_thread(lease.try_hold, election.identity, utc_now())
+                # A renewal slower than the renew interval counts as failed: the Lease may be about
+                # to lapse, and acting meanwhile could overlap with the next holder.
+                held = await asyncio.wait_for(
+                    asyncio.to_thread(lease.try_hold, election.identity, utc_now()),
+                    timeout=election.renew_interval.total_seconds(),
+                )
             except Exception as error:
-                log.warning("renewing the leader Lease %s failed: %s", where, error)
+                log.warning(
+                    "renewing the leader Lease %s failed: %s", where, str(error) or type(error).__name__
+                )
                 held = False
             if held and not cycle.active:
                 log.info("%s holds the leader Lease %s and acts from now", election.identity, where)
