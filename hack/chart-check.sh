@@ -29,7 +29,7 @@ refused=(
   "strategy.type=BlueGreen|at '/strategy/type'"
   "image.pullPolicy=Sometimes|at '/image/pullPolicy'"
   "watchNamespaces={Bad_NS}|at '/watchNamespaces/0'"
-  "peering.enabled=false,replicaCount=2|replicaCount > 1 needs peering.enabled=true"
+  "leaderElection.enabled=false,replicaCount=2|replicaCount > 1 needs leaderElection.enabled=true"
   "admission.mode=sometimes|at '/admission/mode'"
   "admission.failurePolicy=Retry|at '/admission/failurePolicy'"
   "sinks.webhook.headers={X-Team: sre}|sinks.webhook.headers and sinks.webhook.tokenSecret need sinks.webhook.url"

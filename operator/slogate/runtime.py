@@ -2,6 +2,11 @@
 
 The handlers keep the result in kopf's ``memo``; nothing here is global, so two operators (or a
 test and an operator) can run in one process.
+
+With leader election configured, every replica watches and keeps its World current, and a task
+here takes or renews the Lease every third of its duration: on taking it the replica acts (a full
+evaluation at once); on any failure to renew it stops acting at once, before the Lease can have
+passed to another replica.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from kubernetes import client, config
 from slogate.adapters.admission import KubernetesHoldSets, ensure_admission_policy, serves_admission_policies
 from slogate.adapters.cluster import ClusterReader, StatusPatcher, WorkloadHistory
 from slogate.adapters.events import KubernetesEvents
+from slogate.adapters.lease import KubernetesLease
 from slogate.adapters.prometheus import PrometheusQueries, PrometheusSettings
 from slogate.adapters.sinks import GrafanaAnnotations, WebhookSink
 from slogate.adapters.telemetry import PrometheusTelemetry
@@ -28,7 +34,7 @@ from slogate.reconcile.cycle import CycleSettings, EvaluationCycle
 from slogate.reconcile.ports import DecisionSink
 from slogate.reconcile.workloads import WorkloadReconciler
 from slogate.reconcile.world import World
-from slogate.settings import AdmissionChoice, OperatorSettings
+from slogate.settings import AdmissionChoice, LeaderElection, OperatorSettings
 
 log = logging.getLogger(__name__)
 
@@ -55,22 +61,65 @@ class Runtime:
     reader: ClusterReader
     admission: AdmissionHolds
     holdsets: KubernetesHoldSets
+    lease: KubernetesLease | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
-        """List everything, then start the evaluation loop: nothing is decided on a partial view."""
+        """List everything, then start the evaluation loop: nothing is decided on a partial view.
+        With leader election, the loop stands by until this replica holds the Lease."""
         self.admission.load(await asyncio.to_thread(self.holdsets.list_holdsets))
         listing = await asyncio.to_thread(self.reader.list_all)
         workloads = [(WorkloadKind.DEPLOYMENT, body) for body in listing.deployments]
         workloads += [(WorkloadKind.ROLLOUT, body) for body in listing.rollouts]
         self.controller.load(listing.resources, workloads, listing.namespaces)
+        election = self.settings.leader_election
+        if self.lease is not None and election is not None:
+            self.controller.cycle.active = False
+            self.telemetry.leader(acting=False)
+            self.tasks.append(asyncio.create_task(self._lead(self.lease, election), name="slogate-lease"))
+        else:
+            self.telemetry.leader(acting=True)
         self.tasks.append(asyncio.create_task(self.controller.cycle.run_forever(), name="slogate-evaluation"))
 
+    async def _lead(self, lease: KubernetesLease, election: LeaderElection) -> None:
+        cycle = self.controller.cycle
+        where = f"{lease.namespace}/{lease.name}"
+        while True:
+            try:
+                # A renewal slower than the renew interval counts as failed: the Lease may be about
+                # to lapse, and acting meanwhile could overlap with the next holder.
+                held = await asyncio.wait_for(
+                    asyncio.to_thread(lease.try_hold, election.identity, utc_now()),
+                    timeout=election.renew_interval.total_seconds(),
+                )
+            except Exception as error:
+                log.warning(
+                    "renewing the leader Lease %s failed: %s", where, str(error) or type(error).__name__
+                )
+                held = False
+            if held and not cycle.active:
+                log.info("%s holds the leader Lease %s and acts from now", election.identity, where)
+                cycle.activate()
+            elif not held and cycle.active:
+                log.warning("%s lost the leader Lease %s and stands by", election.identity, where)
+                cycle.deactivate()
+            self.telemetry.leader(acting=held)
+            await asyncio.sleep(election.renew_interval.total_seconds())
+
     async def stop(self) -> None:
+        """Stop acting first, then give the Lease up so a standby takes over at its next try."""
         for task in self.tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        election = self.settings.leader_election
+        if self.lease is not None and election is not None and self.controller.cycle.active:
+            self.controller.cycle.deactivate()
+            try:
+                await asyncio.to_thread(self.lease.release, election.identity)
+                log.info("%s released the leader Lease", election.identity)
+            except Exception as error:
+                log.warning("releasing the leader Lease failed (it expires on its own): %s", error)
         self.api.close()
 
 
@@ -145,8 +194,12 @@ def build_runtime(settings: OperatorSettings) -> Runtime:
         clock=utc_now,
         settings=CycleSettings(interval=settings.evaluation_interval),
     )
+    election = settings.leader_election
     return Runtime(
         settings=settings,
+        lease=KubernetesLease(api, election.namespace, election.name, election.lease_duration)
+        if election is not None
+        else None,
         api=api,
         controller=Controller(world, cycle, utc_now),
         telemetry=telemetry,

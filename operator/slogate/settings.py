@@ -6,6 +6,7 @@ after start-up, so a test can run several operators with different settings side
 
 from __future__ import annotations
 
+import os
 import socket
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -77,6 +78,27 @@ class AdmissionSettings:
     webhook_cert_dir: Path | None = None
 
 
+def default_identity() -> str:
+    """This replica's name in the Lease: the pod name where the chart sets POD_ID, else host and
+    process id (unique for two operators on one machine)."""
+    return os.environ.get("POD_ID") or f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class LeaderElection:
+    """The coordination.k8s.io/v1 Lease the replicas compete for; only its holder acts."""
+
+    namespace: str
+    name: str
+    identity: str = field(default_factory=default_identity)
+    lease_duration: timedelta = timedelta(seconds=15)
+
+    @property
+    def renew_interval(self) -> timedelta:
+        """A third of the duration: two renewals may fail before the Lease can lapse."""
+        return self.lease_duration / 3
+
+
 @dataclass(frozen=True)
 class OperatorSettings:
     prometheus: PrometheusConnection
@@ -88,7 +110,9 @@ class OperatorSettings:
     metrics_port: int = 9464
     health_port: int = 8081
     instance: str = field(default_factory=socket.gethostname)
-    peering: str | None = None
+    leader_election: LeaderElection | None = None
+    """Act only while holding this Lease; without one (a single replica, `make run`) the operator
+    always acts."""
     outage_policy: NoDataPolicy = NoDataPolicy.HOLD
     """What gates do while Prometheus cannot be reached: Hold (default) or Proceed. Missing data
     never causes a rollback either way."""

@@ -95,14 +95,13 @@ def install_check_and_uninstall(cluster: Cluster, namespace: str) -> None:
     release = f"slogate-{namespace}"
     with (
         extra_namespaces(cluster, 1) as (tenant,),
-        installed(cluster, release, namespace, "--set", "replicaCount=2"),
+        installed(cluster, release, namespace),
     ):
         for kind in ("mutatingadmissionpolicy", "mutatingadmissionpolicybinding"):
             policy = json.loads(cluster.kubectl("get", kind, "slogate-hold", "-o", "json").stdout)
             assert policy["metadata"]["annotations"]["meta.helm.sh/release-name"] == release, kind
-        for crd in (*(f"{kind}.slogate.dev" for kind in SLOGATE_KINDS), "clusterkopfpeerings.kopf.dev"):
+        for crd in (f"{kind}.slogate.dev" for kind in SLOGATE_KINDS):
             assert cluster_object_exists(cluster, "crd", crd), crd
-        assert cluster_object_exists(cluster, "clusterkopfpeering", release)
 
         check_operator_deployment(cluster, release, namespace)
         check_cluster_wide_rbac(cluster, release, namespace, tenant)
@@ -112,14 +111,13 @@ def install_check_and_uninstall(cluster: Cluster, namespace: str) -> None:
     for kind, name in (
         ("clusterrole", release),
         ("clusterrolebinding", release),
-        ("clusterkopfpeering", release),
         ("mutatingadmissionpolicy", "slogate-hold"),
         ("mutatingadmissionpolicybinding", "slogate-hold"),
     ):
         assert not cluster_object_exists(cluster, kind, name), f"{kind}/{name} left after uninstall"
     left = cluster.kubectl(
         "get",
-        "deploy,sa,svc,pdb",
+        "deploy,sa,svc,pdb,role,rolebinding",
         "-n",
         namespace,
         "-l",
@@ -137,6 +135,8 @@ def check_operator_deployment(cluster: Cluster, release: str, namespace: str) ->
     pod = deployment["spec"]["template"]["spec"]
     container = pod["containers"][0]
     assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+    assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     assert pod["serviceAccountName"] == release
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
@@ -157,7 +157,8 @@ def check_operator_deployment(cluster: Cluster, release: str, namespace: str) ->
     settings = settings_from(args)
     assert settings.prometheus.url == PROMETHEUS
     assert settings.namespaces == ()
-    assert settings.peering == release
+    assert settings.leader_election is not None
+    assert (settings.leader_election.namespace, settings.leader_election.name) == (namespace, release)
     assert settings.health_port == 8081
     assert settings.metrics_port == 9464
 
@@ -189,7 +190,7 @@ def check_cluster_wide_rbac(cluster: Cluster, release: str, namespace: str, tena
         assert not can_i(cluster, account, "delete", resource, "-n", tenant), kind
         assert not can_i(cluster, account, "create", resource, "-n", tenant), kind
     assert can_i(cluster, account, "create", "events", "-n", tenant)
-    for verb in ("list", "create", "patch", "delete"):
+    for verb in ("list", "watch", "create", "patch", "delete"):
         assert can_i(cluster, account, verb, "holdsets.slogate.dev", "-n", tenant), verb
     assert can_i(cluster, account, "patch", "holdsets.slogate.dev", "--subresource=status", "-n", tenant)
     assert can_i(cluster, account, "list", "pods", "-n", tenant)
@@ -201,8 +202,7 @@ def check_cluster_wide_rbac(cluster: Cluster, release: str, namespace: str, tena
     assert not can_i(cluster, account, "create", "mutatingwebhookconfigurations.admissionregistration.k8s.io")
     assert can_i(cluster, account, "list", "namespaces")
     assert can_i(cluster, account, "watch", "customresourcedefinitions.apiextensions.k8s.io")
-    assert can_i(cluster, account, "patch", f"clusterkopfpeerings.kopf.dev/{release}")
-    assert not can_i(cluster, account, "patch", "clusterkopfpeerings.kopf.dev/another-operator")
+    check_lease_rbac(cluster, account, release, namespace)
     for secrets_namespace in (tenant, "kube-system", namespace):
         assert not can_i(cluster, account, "get", "secrets", "-n", secrets_namespace)
         assert not can_i(cluster, account, "list", "secrets", "-n", secrets_namespace)
@@ -227,6 +227,19 @@ def check_cluster_wide_rbac(cluster: Cluster, release: str, namespace: str, tena
     assert [rule["resources"] for rule in rules if "delete" in rule["verbs"]] == [["holdsets"]]
 
 
+def check_lease_rbac(cluster: Cluster, account: str, release: str, namespace: str) -> None:
+    """The leader Lease: created in the release namespace, and only this release's read and renewed."""
+    leases = "leases.coordination.k8s.io"
+    assert can_i(cluster, account, "create", leases, "-n", namespace)
+    for verb in ("get", "update"):
+        assert can_i(cluster, account, verb, f"{leases}/{release}", "-n", namespace), verb
+        assert not can_i(cluster, account, verb, f"{leases}/another-operator", "-n", namespace), verb
+    assert not can_i(cluster, account, "delete", f"{leases}/{release}", "-n", namespace)
+    assert not can_i(cluster, account, "patch", f"{leases}/{release}", "-n", namespace)
+    assert not can_i(cluster, account, "update", f"{leases}/kube-controller-manager", "-n", "kube-system")
+    assert not can_i(cluster, account, "create", leases, "-n", "kube-system")
+
+
 def get_cluster_role_rules(cluster: Cluster, name: str) -> list[dict[str, Any]]:
     role = json.loads(cluster.kubectl("get", "clusterrole", name, "-o", "json").stdout)
     rules: list[dict[str, Any]] = role["rules"]
@@ -242,8 +255,6 @@ def test_namespaced_mode_writes_only_in_the_watched_namespaces(cluster: Cluster,
             cluster, release, namespace, "--set", watched, "--set", "admission.installPolicy=false"
         ):
             assert cluster.kubectl("get", "role", release, "-n", team_a, "-o", "name").stdout.strip()
-            assert cluster.kubectl("get", "kopfpeering", release, "-n", team_b, "-o", "name").stdout.strip()
-            assert not cluster_object_exists(cluster, "clusterkopfpeering", release)
             settings = settings_from(build_parser().parse_args(operator_args(cluster, release, namespace)))
             assert settings.namespaces == (team_a, team_b)
 
@@ -253,7 +264,6 @@ def test_namespaced_mode_writes_only_in_the_watched_namespaces(cluster: Cluster,
                 assert can_i(
                     cluster, account, "patch", "incidents.slogate.dev", "--subresource=status", "-n", team
                 )
-                assert can_i(cluster, account, "patch", f"kopfpeerings.kopf.dev/{release}", "-n", team)
             for workloads in (*WORKLOADS, "events"):
                 assert not can_i(cluster, account, "patch", workloads, "-n", outsider), workloads
                 assert not can_i(cluster, account, "create", workloads, "-n", outsider), workloads
@@ -263,6 +273,7 @@ def test_namespaced_mode_writes_only_in_the_watched_namespaces(cluster: Cluster,
             )
             assert not can_i(cluster, account, "get", "secrets", "-n", team_a)
             assert can_i(cluster, account, "list", "namespaces")
+            check_lease_rbac(cluster, account, release, namespace)
 
             # Cluster-wide, the operator only reads (namespace labels, CRDs for kopf).
             rules = get_cluster_role_rules(cluster, release)
@@ -295,7 +306,8 @@ def test_the_operator_works_with_only_the_namespaced_rbac(
     cluster: Cluster, namespace: str, prometheus: Prometheus
 ) -> None:
     """The real operator, authenticated as the chart's ServiceAccount in namespaced mode with two
-    replicas' peering, lists, holds, writes status and posts Events without one Forbidden."""
+    the leader Lease, takes the Lease, lists, holds, writes status and posts Events without one
+    Forbidden."""
     release = f"slogate-{namespace}"
     with (
         extra_namespaces(cluster, 1) as (team,),
@@ -312,7 +324,7 @@ def test_the_operator_works_with_only_the_namespaced_rbac(
         as_operator = service_account_kubeconfig(cluster, namespace, release)
         log = LOGS / f"operator-chart-{namespace}.log"
         rendered = operator_args(cluster, release, namespace)
-        scope = [arg for arg in rendered if arg.startswith(("--namespace=", "--peering="))]
+        scope = [arg for arg in rendered if arg.startswith(("--namespace=", "--leader-election-lease="))]
         apply(cluster, deployment("api", "registry.example/api:1", replicas=1), team)
         with running_operator(as_operator, prometheus.url, log, *scope):
             apply(cluster, freeze("release-freeze", duration="1h"), team)
@@ -324,8 +336,8 @@ def test_the_operator_works_with_only_the_namespaced_rbac(
             )
             events = cluster.kubectl("get", "events", "-n", team, "-o", "json").stdout
             assert '"component": "slogate"' in events
-            peering = cluster.kubectl("get", "kopfpeering", release, "-n", team, "-o", "json").stdout
-            assert json.loads(peering).get("status"), "the operator registered in its peering object"
+            lease = get(cluster, "lease", release, namespace)
+            assert lease["spec"].get("holderIdentity"), "the operator took its leader Lease"
         text = log.read_text()
         for refusal in ("Forbidden", "forbidden", "Not enough permissions", "no permission"):
             assert refusal not in text, f"{refusal!r} in {log}"

@@ -10,7 +10,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,8 +54,14 @@ class OperatorProcess:
 
 
 def start_operator(
-    cluster: Cluster, prometheus_url: str, log: Path, *extra_args: str, interval: str = "2s"
+    cluster: Cluster,
+    prometheus_url: str,
+    log: Path,
+    *extra_args: str,
+    interval: str = "2s",
+    env: Mapping[str, str] | None = None,
 ) -> OperatorProcess:
+    """``env`` adds to the test's environment, e.g. POD_ID to name a replica in the leader Lease."""
     metrics_port, health_port = free_port(), free_port()
     command = [
         sys.executable,
@@ -73,7 +79,7 @@ def start_operator(
         command,
         stdout=sink,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "KUBECONFIG": str(cluster.kubeconfig)},
+        env={**os.environ, "KUBECONFIG": str(cluster.kubeconfig), **(env or {})},
     )
     sink.close()
     operator = OperatorProcess(

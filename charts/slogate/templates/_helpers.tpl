@@ -38,10 +38,6 @@ app.kubernetes.io/part-of: slogate
 {{- end -}}
 {{- end -}}
 
-{{- define "slogate.peeringName" -}}
-{{- default (include "slogate.fullname" .) .Values.peering.name -}}
-{{- end -}}
-
 {{/*
 The namespaces the operator watches, one per line; none means the whole cluster. The platform
 namespace is added in namespaced mode: its freezes and incidents must be seen to be applied.
@@ -89,10 +85,10 @@ namespace is added in namespaced mode: its freezes and incidents must be seen to
   resources: ["events"]
   verbs: ["create"]
 # The holds admission applies: one HoldSet per namespace, created on the first hold, deleted after
-# the last (docs/admission.md).
+# the last (docs/admission.md). Every replica watches them, so a standby answers the webhook too.
 - apiGroups: ["slogate.dev"]
   resources: ["holdsets"]
-  verbs: ["list", "create", "patch", "delete"]
+  verbs: ["list", "watch", "create", "patch", "delete"]
 - apiGroups: ["slogate.dev"]
   resources: ["holdsets/status"]
   verbs: ["patch"]
@@ -138,18 +134,6 @@ namespace is added in namespaced mode: its freezes and incidents must be seen to
 {{- define "slogate.admissionWebhook" -}}
 {{- $mode := .Values.admission.mode -}}
 {{- or (eq $mode "webhook") (and (eq $mode "auto") (ne (include "slogate.admissionPolicyServed" .) "true")) -}}
-{{- end -}}
-
-{{/* kopf peering: watch every peering object of the kind, keep-alive only in the release's own. */}}
-{{- define "slogate.peeringRules" -}}
-# kopf peering: see the other replicas, and keep this release's peering object alive.
-- apiGroups: ["kopf.dev"]
-  resources: [{{ .resource | quote }}]
-  verbs: ["list", "watch"]
-- apiGroups: ["kopf.dev"]
-  resources: [{{ .resource | quote }}]
-  resourceNames: [{{ .name | quote }}]
-  verbs: ["patch"]
 {{- end -}}
 
 {{- define "slogate.image" -}}

@@ -3,7 +3,7 @@
 Decisions by workload kind, action and the check that decided; how long an evaluation cycle takes
 and how many SLOs it covered; Prometheus and reconcile failures; which admission mechanism holds
 deploys, and the deploys it missed (held late by the reconcile, with the pods that had
-started). A registry per operator instance
+started); whether this replica is the one that acts (``slogate_leader``). A registry per operator instance
 keeps tests and several operators in one process apart.
 """
 
@@ -39,7 +39,12 @@ class PrometheusTelemetry:
             ["what"],
             registry=self.registry,
         )
-
+        self._leader = Gauge(
+            "slogate_leader",
+            "1 while this replica acts (holds the leader Lease, or runs without leader election), 0 while "
+            "it stands by.",
+            registry=self.registry,
+        )
         self._admission_mode = Gauge(
             "slogate_admission_mode",
             "1 for the mechanism that holds deploys at admission: MutatingAdmissionPolicy, Webhook or "
@@ -59,6 +64,9 @@ class PrometheusTelemetry:
             ["workload_kind", "namespace"],
             registry=self.registry,
         )
+
+    def leader(self, acting: bool) -> None:
+        self._leader.set(1 if acting else 0)
 
     def admission_mode(self, mode: str, modes: tuple[str, ...]) -> None:
         for each in modes:

@@ -21,6 +21,7 @@ from slogate.settings import (
     AdmissionChoice,
     AdmissionSettings,
     GrafanaConnection,
+    LeaderElection,
     LogFormat,
     OperatorSettings,
     PrometheusConnection,
@@ -205,9 +206,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument("--metrics-port", type=int, default=int(_env("METRICS_PORT", "9464") or 9464))
     run.add_argument("--health-port", type=int, default=int(_env("HEALTH_PORT", "8081") or 8081))
     run.add_argument(
-        "--peering",
-        default=_env("PEERING"),
-        help="kopf peering name, for several replicas of which one acts; standalone when omitted",
+        "--leader-election-lease",
+        metavar="NAMESPACE/NAME",
+        default=_env("LEADER_ELECTION_LEASE"),
+        help="coordination.k8s.io/v1 Lease the replicas compete for; only its holder acts "
+        "(env SLOGATE_LEADER_ELECTION_LEASE). This replica's identity is POD_ID, else host and pid. "
+        "The operator always acts when omitted",
     )
     run.add_argument(
         "--on-prometheus-unavailable",
@@ -244,6 +248,18 @@ def _webhook(args: argparse.Namespace) -> WebhookConnection | None:
     )
 
 
+def _leader_election(lease: str | None) -> LeaderElection | None:
+    if lease is None:
+        return None
+    namespace, _, name = lease.partition("/")
+    if not namespace or not name or "/" in name:
+        raise SystemExit(
+            f"slogate run: --leader-election-lease must be NAMESPACE/NAME, e.g. slogate-system/slogate, "
+            f"not {lease!r}"
+        )
+    return LeaderElection(namespace=namespace, name=name)
+
+
 def settings_from(args: argparse.Namespace) -> OperatorSettings:
     if not args.prometheus_url:
         raise SystemExit("slogate run: --prometheus-url (or SLOGATE_PROMETHEUS_URL) is required")
@@ -260,7 +276,7 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
         log_format=args.log_format,
         metrics_port=args.metrics_port,
         health_port=args.health_port,
-        peering=args.peering,
+        leader_election=_leader_election(args.leader_election_lease),
         outage_policy=args.on_prometheus_unavailable,
         grafana=_grafana(args),
         webhook=_webhook(args),
@@ -277,8 +293,9 @@ def run_operator(settings: OperatorSettings) -> int:
     # as Events instead, so only kopf's warnings and errors are kept.
     logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     kopf.run(
-        standalone=settings.peering is None,
-        peering_name=settings.peering,
+        # Every replica watches on its own; which one acts is decided by the leader Lease
+        # (slogate.runtime), not by kopf's peering, which pauses every replica of equal priority.
+        standalone=True,
         clusterwide=not settings.namespaces,
         namespaces=settings.namespaces,
         liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz",

@@ -1,4 +1,5 @@
-"""Watch handlers: every event of a workload, a slogate resource or a namespace goes to the controller."""
+"""Watch handlers: every event of a workload, a slogate resource or a namespace goes to the controller;
+every event of a HoldSet goes to admission, so each replica answers from the holds in force."""
 
 from __future__ import annotations
 
@@ -32,3 +33,8 @@ async def resource_changed(
 @kopf.on.event("", "v1", "namespaces", id="namespace-changed")
 def namespace_changed(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     memo.runtime.controller.namespace_event(event.get("type"), body)
+
+
+@kopf.on.event(GROUP, "holdsets", id="holdset-changed")
+def holdset_changed(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    memo.runtime.admission.holdset_event(event.get("type"), body)

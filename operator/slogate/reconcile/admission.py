@@ -16,6 +16,9 @@ HoldSet. Failure behaviour, by mechanism:
   applies the webhook's failure policy: Ignore (the default) lets deploys through, and the
   reconcile below holds them late and reports the leak; Fail refuses them until it is back.
 - Reconcile (no admission): holds are placed after the fact, as the backstop does.
+
+Only the replica holding the leader Lease publishes; every replica follows the HoldSets through a
+watch (``observe``), so a standby's webhook answers from the same holds as the leader's.
 """
 
 from __future__ import annotations
@@ -27,8 +30,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from pydantic import ValidationError
+
 from slogate.api.gate import NoDataPolicy
-from slogate.api.holdset import HoldRule, HoldSetSpec
+from slogate.api.holdset import HOLDSET_NAME, HoldRule, HoldSetSpec
 from slogate.domain.admission import AdmissionHold, hold_at_admission, matching_holds
 from slogate.reconcile.holds import hold_rules
 from slogate.reconcile.markers import without_measurements
@@ -74,6 +79,29 @@ class AdmissionHolds:
             for namespace, spec in existing.items()
             if not self._namespaces or namespace in self._namespaces
         }
+
+    def observe(self, namespace: str, spec: HoldSetSpec | None) -> None:
+        """A HoldSet as the API server now has it (None: deleted), whoever wrote it."""
+        if self._namespaces and namespace not in self._namespaces:
+            return
+        if spec is None:
+            self._published.pop(namespace, None)
+        else:
+            self._published[namespace] = spec
+
+    def holdset_event(self, event_type: str | None, body: Mapping[str, Any]) -> None:
+        """A watch event of a HoldSet; only the one under the name admission reads counts."""
+        metadata = body.get("metadata") or {}
+        if metadata.get("name") != HOLDSET_NAME:
+            return
+        namespace = str(metadata.get("namespace", ""))
+        if event_type == "DELETED":
+            self.observe(namespace, None)
+            return
+        try:
+            self.observe(namespace, HoldSetSpec.model_validate(body.get("spec") or {}))
+        except ValidationError as error:
+            log.warning("ignoring the HoldSet of namespace %s, which is not valid: %s", namespace, error)
 
     def holds_in(self, namespace: str) -> list[HoldRule]:
         spec = self._published.get(namespace)

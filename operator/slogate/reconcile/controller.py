@@ -5,6 +5,9 @@ workload at once (this is the path that catches a new rollout). A change to a ga
 incident spec reconciles every workload it can reach at once; an SLO spec change wakes the
 evaluation cycle. Status-only changes (slogate's own writes among them) only update the World, so
 slogate's writes never feed back into more work.
+
+A replica that does not hold the leader Lease (``cycle.active`` false) only keeps its World
+current, so that it can act the moment it takes over.
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ class Controller:
             return
         if previous is None or previous.template_hash != state.template_hash:
             self.cycle.forget_history(key)
+        if not self.cycle.active:
+            return
         await self.cycle.reconcile([key], self._clock())
 
     async def resource_event(self, plural: str, event_type: str | None, body: Mapping[str, Any]) -> None:
@@ -72,7 +77,7 @@ class Controller:
         previous = collection.get(str(metadata.get("namespace", "")), str(metadata.get("name", "")))
         tracked = collection.observe(body, deleted=event_type == DELETED)
         spec_changed = event_type == DELETED or previous is None or previous.generation != tracked.generation
-        if not spec_changed or not self.loaded:
+        if not spec_changed or not self.loaded or not self.cycle.active:
             return
         if plural == SLO_PLURAL:
             self.cycle.wake()

@@ -9,6 +9,11 @@ but bounded, so thousands of workloads do not open thousands of connections.
 
 The reaction to a change of a resource (a new freeze, an incident raised) does not wait for the
 next tick: ``resource_changed`` reconciles the workloads it can reach at once.
+
+With several replicas, only the one holding the leader Lease runs cycles: after ``deactivate`` a
+cycle in flight starts no further write (a replica never acts on a Lease it may have lost), and
+``activate`` runs a full cycle at once, since the World it kept current while standing by is all
+it needs.
 """
 
 from __future__ import annotations
@@ -114,16 +119,30 @@ class EvaluationCycle:
         self._published: dict[tuple[str, ObjectKey], Mapping[str, Any]] = {}
         self._recent: dict[WorkloadKey, list[RecentDeployment]] = {}
         self._wake = asyncio.Event()
+        self.active = True
         self.last_report: CycleReport | None = None
+
+    def activate(self) -> None:
+        """This replica acts from now: forget what it published when it last acted (another replica
+        has written since) and run a full cycle at once."""
+        self.active = True
+        self._published.clear()
+        self.wake()
+
+    def deactivate(self) -> None:
+        """This replica stops acting now: a cycle in flight publishes no holds, reconciles no further
+        workload and writes no further status."""
+        self.active = False
 
     async def run_forever(self) -> None:
         while True:
             started = time.monotonic()
-            try:
-                self.last_report = await self.run_once()
-            except Exception:
-                log.exception("evaluation cycle failed; retrying at the next tick")
-                self._telemetry.reconcile_error("cycle")
+            if self.active:
+                try:
+                    self.last_report = await self.run_once()
+                except Exception:
+                    log.exception("evaluation cycle failed; retrying at the next tick")
+                    self._telemetry.reconcile_error("cycle")
             delay = max(0.0, self._settings.interval.total_seconds() - (time.monotonic() - started))
             boundary = self._next_freeze_change(self._clock())
             if boundary is not None:
@@ -155,7 +174,8 @@ class EvaluationCycle:
             await self._measure_releases(now, reach)
         report.phases["releases"] = time.monotonic() - mark
         mark = time.monotonic()
-        await self._reconciler.refresh_holds(now)
+        if self.active:
+            await self._reconciler.refresh_holds(now)
         report.phases["holds"] = time.monotonic() - mark
         mark = time.monotonic()
         report.outcomes = await self._reconcile_all(now, reach)
@@ -261,6 +281,8 @@ class EvaluationCycle:
         return write
 
     async def _run_writes(self, writes: list[Callable[[], Awaitable[None]]], what: str) -> None:
+        if not self.active:
+            return
         for result in await bounded(self._settings.concurrency, writes):
             if isinstance(result, BaseException):
                 log.warning("writing %s failed: %s", what, result)
@@ -273,7 +295,13 @@ class EvaluationCycle:
 
         def job(key: WorkloadKey) -> Callable[[], Awaitable[Outcome | None]]:
             in_reach = reach.for_workload(key) if reach is not None else None
-            return lambda: self._reconciler.reconcile(key, now, in_reach)
+
+            async def run() -> Outcome | None:
+                # Checked as each workload's turn comes: a replica that lost the Lease mid-cycle
+                # starts no further write.
+                return await self._reconciler.reconcile(key, now, in_reach) if self.active else None
+
+            return run
 
         outcomes: list[Outcome] = []
         for key, result in zip(
