@@ -162,7 +162,7 @@ class FakeRevisions:
     start: RevisionStart
     asked: list[datetime] = field(default_factory=list)
 
-    def revision_start(self, ref: WorkloadRef, uid: str, since: datetime) -> RevisionStart:
+    def revision_start(self, ref: WorkloadRef, uid: str, template: str, since: datetime) -> RevisionStart:
         self.asked.append(since)
         return self.start
 
@@ -184,11 +184,15 @@ class FakeTelemetry:
 
 
 @pytest.mark.parametrize(
-    ("created", "late"),
-    [(NOW - timedelta(minutes=90), False), (NOW - timedelta(minutes=5), True)],
-    ids=["rollout began before the freeze", "deploy arrived during the freeze"],
+    ("start", "pods"),
+    [
+        (RevisionStart(created_at=NOW - timedelta(minutes=90), pods_started=2), None),
+        (RevisionStart(created_at=NOW - timedelta(minutes=5), pods_started=2), 2),
+        (RevisionStart(created_at=None, pods_started=0, template_deployed=False), 0),
+    ],
+    ids=["rollout began before the freeze", "deploy arrived during the freeze", "no ReplicaSet yet"],
 )
-def test_the_backstop_reports_a_deploy_admission_missed(created: datetime, late: bool) -> None:
+def test_the_backstop_reports_a_deploy_admission_missed(start: RevisionStart, pods: int | None) -> None:
     world = world_of(FREEZE_2H)
     state = world.observe_workload(
         WorkloadKind.DEPLOYMENT, workload_body(WorkloadKind.DEPLOYMENT, rolling=True), deleted=False
@@ -201,16 +205,16 @@ def test_the_backstop_reports_a_deploy_admission_missed(created: datetime, late:
         FakeWorkloads(),
         events,
         admission=holds,
-        revisions=FakeRevisions(RevisionStart(created_at=created, pods_started=2)),
+        revisions=FakeRevisions(start),
         telemetry=telemetry,
     )
     outcome = asyncio.run(reconciler.reconcile(state.key, NOW))
     assert outcome is not None
     annotations = world.workloads[state.key].annotations
-    if late:
+    if pods is not None:
         assert events.posted[-1].reason == "HeldLate"
-        assert "2 pod(s) of the new revision started" in annotations["slogate.dev/held-late"]
-        assert telemetry.late == [("Deployment", "shop", 2)]
+        assert "admission did not hold this deploy" in annotations["slogate.dev/held-late"]
+        assert telemetry.late == [("Deployment", "shop", pods)]
     else:
         assert events.posted[-1].reason == "Held"
         assert "slogate.dev/held-late" not in annotations

@@ -21,6 +21,7 @@ from kubernetes.client.exceptions import ApiException
 from slogate.api.base import GROUP, VERSION, WorkloadKind, WorkloadReference
 from slogate.api.incident import ImageChange, RecentDeployment
 from slogate.reconcile.ports import RevisionStart, WorkloadRef
+from slogate.reconcile.world import template_hash
 
 log = logging.getLogger(__name__)
 
@@ -151,17 +152,18 @@ class WorkloadHistory:
         self._apps = client.AppsV1Api(api)
         self._core = client.CoreV1Api(api)
 
-    def revision_start(self, ref: WorkloadRef, uid: str, since: datetime) -> RevisionStart:
-        """The creation of the workload's newest ReplicaSet (the revision a deploy made) and, when it
-        is not older than ``since``, how many of its pods were created at or after ``since``."""
+    def revision_start(self, ref: WorkloadRef, uid: str, template: str, since: datetime) -> RevisionStart:
+        """Whether a ReplicaSet of the workload's current ``template`` (its hash) exists yet; the
+        creation of its newest ReplicaSet (the revision a deploy made) and, when that is not older
+        than ``since``, how many of its pods were created at or after ``since``."""
         listing = self._apps.list_namespaced_replica_set(ref.namespace, _preload_content=False)
         owned = [
             rs
             for rs in _raw(listing)["items"]
             if any(owner.get("uid") == uid for owner in rs["metadata"].get("ownerReferences") or [])
         ]
-        if not owned:
-            return RevisionStart(created_at=None, pods_started=0)
+        if not any(template_hash(rs["spec"].get("template") or {}) == template for rs in owned):
+            return RevisionStart(created_at=None, pods_started=0, template_deployed=False)
         newest = max(owned, key=lambda rs: _timestamp(rs["metadata"]["creationTimestamp"]))
         created_at = _timestamp(newest["metadata"]["creationTimestamp"])
         if created_at <= since:

@@ -146,10 +146,13 @@ class RevisionStart:
 
     created_at: datetime | None
     pods_started: int
+    template_deployed: bool = True
+    """False when no ReplicaSet has the workload's current template yet: a deploy the controller
+    has not acted on, paused before any pod of it could start."""
 
 
 class RevisionPods(Protocol):
-    def revision_start(self, ref: WorkloadRef, uid: str, since: datetime) -> RevisionStart: ...
+    def revision_start(self, ref: WorkloadRef, uid: str, template: str, since: datetime) -> RevisionStart: ...
 
 
 class HoldSetStore(Protocol):

@@ -360,9 +360,9 @@ class WorkloadReconciler:
         """When admission should have held this deploy and did not (the policy was removed, the
         webhook was down): what had already started. None when admission is off, when nothing it
         publishes catches the workload, or when its newest revision is not younger than the hold
-        (a rollout already under way when the hold began, or a deploy paused before its
-        ReplicaSet was made). Both times have whole seconds: within the same second, the deploy
-        is given the benefit of the doubt."""
+        (a rollout already under way when the hold began). Both times have whole seconds: within
+        the same second, the deploy is given the benefit of the doubt. A template no ReplicaSet
+        has yet is a deploy that has just arrived unpaused: late, with no pod started."""
         if self._admission is None or self._revisions is None:
             return None
         caught = self._admission.caught(state)
@@ -370,8 +370,10 @@ class WorkloadReconciler:
             return None
         since = min(hold.since for hold in caught)
         ref = WorkloadRef(state.kind, state.namespace, state.name)
-        start = await asyncio.to_thread(self._revisions.revision_start, ref, state.uid, since)
-        if start.created_at is None or start.created_at <= since:
+        start = await asyncio.to_thread(
+            self._revisions.revision_start, ref, state.uid, state.template_hash, since
+        )
+        if start.template_deployed and (start.created_at is None or start.created_at <= since):
             return None
         if self._telemetry is not None:
             self._telemetry.held_late(state.kind.value, state.namespace, start.pods_started)
