@@ -50,6 +50,9 @@ def test_up_is_idempotent_and_down_leaves_no_process(tmp_path: Path) -> None:
             "kube-scheduler",
             "kwok",
             "argo-rollouts",
+            "redis",
+            "argocd-repo-server",
+            "argocd-application-controller",
         }
 
         second = cluster_script(state, "up")
