@@ -11,6 +11,7 @@ import pytest
 
 from harness.cluster import ROOT
 from slogate.adapters.telemetry import PrometheusTelemetry
+from slogate.reconcile.ports import SloReading
 
 DASHBOARD = ROOT / "dashboards" / "slogate.json"
 CHART_DASHBOARD = ROOT / "charts" / "slogate" / "files" / "dashboards" / "slogate.json"
@@ -47,6 +48,10 @@ def exported_series() -> set[str]:
     telemetry.evaluation(0.1, 1)
     telemetry.prometheus_error()
     telemetry.reconcile_error("workload")
+    telemetry.held_late("Deployment", "shop", 2)
+    telemetry.admission_mode("MutatingAdmissionPolicy", ("MutatingAdmissionPolicy", "Webhook"))
+    telemetry.leader(acting=True)
+    telemetry.slos([SloReading("shop", "checkout", "Burning", 98.5, -50.0, {"5m": 15.0})])
     return {sample.name for family in telemetry.registry.collect() for sample in family.samples}
 
 

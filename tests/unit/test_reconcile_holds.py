@@ -4,6 +4,7 @@ change, and the backstop that reports a deploy admission missed. Fakes only at t
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,7 +28,7 @@ from slogate.api.holdset import HoldSetSpec
 from slogate.domain.admission import matching_holds
 from slogate.reconcile.admission import AdmissionHolds, AdmissionMode
 from slogate.reconcile.holds import hold_rules
-from slogate.reconcile.ports import RevisionStart, WorkloadRef
+from slogate.reconcile.ports import RevisionStart, SloReading, WorkloadRef
 from slogate.reconcile.workloads import WorkloadReconciler
 from slogate.reconcile.world import Collection, World
 
@@ -181,6 +182,8 @@ class FakeTelemetry:
 
     def held_late(self, workload_kind: str, namespace: str, pods: int) -> None:
         self.late.append((workload_kind, namespace, pods))
+
+    def slos(self, readings: Iterable[SloReading]) -> None: ...
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from slogate.api.base import Condition, ConditionStatus, WorkloadKind
 from slogate.api.slo import ServiceLevelObjective
 from slogate.reconcile.conditions import condition, previous_conditions, readiness, validity
-from slogate.reconcile.ports import QueryResult
-from slogate.reconcile.slos import queries_for, slo_status, status_changed
+from slogate.reconcile.ports import QueryResult, SloReading
+from slogate.reconcile.slos import queries_for, slo_reading, slo_status, status_changed
 from slogate.reconcile.world import Tracked, WorkloadState, track
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -390,3 +390,39 @@ def test_previous_conditions_skip_what_does_not_parse() -> None:
     assert [c.type for c in previous_conditions(body)] == ["Ready"]
     assert previous_conditions({}) == []
     assert previous_conditions({"status": None}) == []
+
+
+def test_the_reading_for_metrics_carries_what_the_status_says() -> None:
+    status = evaluate(answers({"1m": 0.2, "5m": 0.15, "1h": 0.002}))
+    reading = slo_reading("shop", "checkout-availability", status)
+    assert reading == SloReading(
+        namespace="shop",
+        name="checkout-availability",
+        state=status["state"],
+        sli_percent=status["sli"],
+        budget_remaining_percent=status["errorBudgetRemainingPercent"],
+        burn_rates={entry["window"]: entry["burnRate"] for entry in status["burnRates"]},
+    )
+    assert reading.state == "Burning"
+    assert reading.burn_rates["1m"] == pytest.approx(20.0)
+
+
+@pytest.mark.parametrize(
+    ("results", "prometheus_error", "body", "state"),
+    [
+        (answers(dict.fromkeys(WINDOWS, None), rate=0.0), None, None, "Unknown"),
+        ({}, "Prometheus is unavailable: connection refused", None, "Unknown"),
+        ({}, None, slo_body(objective=120), "Invalid"),
+    ],
+    ids=["no traffic", "Prometheus down", "invalid spec"],
+)
+def test_a_reading_without_data_has_no_numbers(
+    results: dict[str, QueryResult], prometheus_error: str | None, body: dict[str, Any] | None, state: str
+) -> None:
+    reading = slo_reading(
+        "shop", "checkout-availability", evaluate(results, prometheus_error=prometheus_error, body=body)
+    )
+    assert reading.state == state
+    assert reading.sli_percent is None
+    assert reading.budget_remaining_percent is None
+    assert all(value is None for value in reading.burn_rates.values())

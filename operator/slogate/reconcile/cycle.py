@@ -38,13 +38,14 @@ from slogate.reconcile.ports import (
     MetricQueries,
     PrometheusUnavailableError,
     QueryResult,
+    SloReading,
     StatusWriter,
     Telemetry,
     WorkloadRef,
 )
 from slogate.reconcile.reach import Reach, compute_reach
 from slogate.reconcile.releases import consumed_percent, release_started, release_window
-from slogate.reconcile.slos import SloQueries, queries_for, slo_status, status_changed
+from slogate.reconcile.slos import SloQueries, queries_for, slo_reading, slo_status, status_changed
 from slogate.reconcile.snapshots import freeze_state_at
 from slogate.reconcile.statuses import freeze_status, gate_status, incident_status
 from slogate.reconcile.workloads import Outcome, WorkloadReconciler
@@ -131,8 +132,10 @@ class EvaluationCycle:
 
     def deactivate(self) -> None:
         """This replica stops acting now: a cycle in flight publishes no holds, reconciles no further
-        workload and writes no further status."""
+        workload and writes no further status; its SLO metrics go, so only the acting replica
+        exports them."""
         self.active = False
+        self._telemetry.slos(())
 
     async def run_forever(self) -> None:
         while True:
@@ -243,6 +246,7 @@ class EvaluationCycle:
         self._reconciler.check_values = check_values
         self._reconciler.prometheus_outage = report.prometheus_error is not None
         writes = []
+        readings: list[SloReading] = []
         for tracked, plan in plans:
             status = slo_status(
                 tracked=tracked,
@@ -252,7 +256,10 @@ class EvaluationCycle:
                 selected=reach.selected_by("slo", tracked),
                 now=now,
             )
+            readings.append(slo_reading(tracked.namespace, tracked.name, status))
             writes += self._publish("servicelevelobjectives", self._world.slos, tracked, status)
+        if self.active:
+            self._telemetry.slos(readings)
         await self._run_writes(writes, "slo status")
         report.phases["slo status"] = time.monotonic() - mark
 

@@ -165,8 +165,23 @@ class HoldSetStore(Protocol):
     def delete_holdset(self, namespace: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class SloReading:
+    """One SLO as the last cycle measured it, for the operator's own metrics (dashboards and alerts
+    on SLO state without reading every resource's status)."""
+
+    namespace: str
+    name: str
+    state: str
+    sli_percent: float | None
+    budget_remaining_percent: float | None
+    burn_rates: Mapping[str, float | None]
+    """Burn rate per measured window (``5m``, ``1h``, ...); None where there was no data."""
+
+
 class Telemetry(Protocol):
-    """The operator's own metrics: what it decided, how long evaluation took, what failed."""
+    """The operator's own metrics: what it decided, how long evaluation took, what failed, and the
+    state of every SLO it measured."""
 
     def decision(self, workload_kind: str, action: str, reason: str) -> None: ...
 
@@ -177,3 +192,7 @@ class Telemetry(Protocol):
     def reconcile_error(self, what: str) -> None: ...
 
     def held_late(self, workload_kind: str, namespace: str, pods: int) -> None: ...
+
+    def slos(self, readings: Iterable[SloReading]) -> None:
+        """Replace the exported SLO series with these: an SLO not among them is no longer exported."""
+        ...

@@ -28,7 +28,7 @@ from slogate.domain.alerts import assess_slo, windows_to_measure
 from slogate.domain.budget import Measurement
 from slogate.domain.queries import ResolvedQueries, resolve_queries
 from slogate.reconcile.conditions import as_merge_patch, previous_conditions, readiness, validity
-from slogate.reconcile.ports import QueryResult
+from slogate.reconcile.ports import QueryResult, SloReading
 from slogate.reconcile.world import Tracked, WorkloadState
 
 DECIMALS = 4
@@ -192,6 +192,22 @@ def slo_status(
     )
     return as_merge_patch(
         status.model_dump(by_alias=True, mode="json", exclude_none=True), tracked.body.get("status")
+    )
+
+
+def slo_reading(namespace: str, name: str, status: Mapping[str, Any]) -> SloReading:
+    """What the operator's metrics export of an SLO, read from the status it was just given: fresh
+    every cycle, whether or not the write thresholds send that status to the server."""
+    parsed = ServiceLevelObjectiveStatus.model_validate(
+        {key: value for key, value in status.items() if value is not None}
+    )
+    return SloReading(
+        namespace=namespace,
+        name=name,
+        state=(parsed.state or SloState.UNKNOWN).value,
+        sli_percent=parsed.sli,
+        budget_remaining_percent=parsed.error_budget_remaining_percent,
+        burn_rates={burn.window: burn.burn_rate for burn in parsed.burn_rates or ()},
     )
 
 
