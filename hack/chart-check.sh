@@ -16,6 +16,16 @@ for values in "$CHART"/ci/*-values.yaml; do
   }
   "$helm" template slogate "$CHART" -n slogate-system -f "$values" >/dev/null
 done
+# The fallback webhook: both replicas mount one certificate Secret, made by the chart or given.
+rendered="$("$helm" template slogate "$CHART" -n slogate-system -f "$CHART/ci/cluster-values.yaml" --set admission.mode=webhook)"
+for expected in "name: slogate-webhook-tls" "type: kubernetes.io/tls" "secretName: slogate-webhook-tls" \
+  "--admission-webhook-cert-dir=/var/run/secrets/slogate/webhook-tls" "--admission-webhook-service=slogate-system/slogate-webhook"; do
+  [[ "$rendered" == *"$expected"* ]] || die "admission.mode=webhook renders no '$expected'"
+done
+rendered="$("$helm" template slogate "$CHART" -f "$CHART/ci/cluster-values.yaml" --set admission.mode=webhook \
+  --set admission.webhook.certificate.existingSecret=webhook-cert)"
+[[ "$rendered" != *"kind: Secret"* && "$rendered" == *"secretName: webhook-cert"* ]] ||
+  die "admission.webhook.certificate.existingSecret must replace the chart's certificate Secret"
 info "chart lints clean and renders with $(ls "$CHART"/ci/*-values.yaml | wc -l) values files"
 
 # Each bad value, and a fragment the error must contain so the user knows what to fix.
@@ -32,6 +42,8 @@ refused=(
   "leaderElection.enabled=false,replicaCount=2|replicaCount > 1 needs leaderElection.enabled=true"
   "admission.mode=sometimes|at '/admission/mode'"
   "admission.failurePolicy=Retry|at '/admission/failurePolicy'"
+  "admission.webhook.certificate.validityDays=0|at '/admission/webhook/certificate/validityDays'"
+  "admission.webhook.certificate.existingSecret=Not_A_Name|at '/admission/webhook/certificate/existingSecret'"
   "sinks.webhook.headers={X-Team: sre}|sinks.webhook.headers and sinks.webhook.tokenSecret need sinks.webhook.url"
 )
 for case in "${refused[@]}"; do

@@ -7,15 +7,18 @@ whose API server does not serve the policy API.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from harness.cluster import ROOT, Cluster, free_port
 from harness.kube import apply, get, merge_patch
@@ -27,7 +30,7 @@ from harness.observe import (
     pods_with_image,
     spec_paused,
 )
-from harness.operator import OperatorProcess, install_crds, running_operator
+from harness.operator import OperatorProcess, install_crds, running_operator, start_operator
 from harness.prometheus import Prometheus
 from harness.slogate import freeze
 from harness.waiting import wait_until
@@ -41,7 +44,13 @@ WITHOUT_POLICY_API = (
     # With the API off, the admission plugin waits forever for informers of resources that are not
     # served, and the API server's bootstrap hooks fail; a cluster without the API runs without it.
     " --disable-admission-plugins=MutatingAdmissionPolicy"
+    # A webhook behind a Service is called at one of its endpoints, as kube-proxy would pick one;
+    # there is no kube-proxy here, so the API server picks (the test of two replicas needs it).
+    " --enable-aggregator-routing=true"
 )
+CHART = ROOT / "charts" / "slogate"
+WEBHOOK_REPLICA_ADDRESSES = ("10.254.0.1", "10.254.0.2")
+"""Addresses the two webhook replicas listen on, aliased on lo: endpoints may not be loopback."""
 
 
 def replicasets_of(cluster: Cluster, namespace: str, app: str) -> list[dict[str, Any]]:
@@ -272,3 +281,153 @@ def test_the_webhook_holds_the_same_way_where_the_policy_api_is_not_served(
             90,
             "worker",
         )
+
+
+@contextmanager
+def loopback_aliases(addresses: tuple[str, ...]) -> Iterator[None]:
+    added = []
+    try:
+        for address in addresses:
+            result = subprocess.run(
+                ["ip", "addr", "add", f"{address}/32", "dev", "lo"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if result.returncode != 0 and "File exists" not in result.stderr:
+                pytest.skip(
+                    f"cannot alias {address} on lo (needs root and iproute2): {result.stderr.strip()}"
+                )
+            if result.returncode == 0:
+                added.append(address)
+        yield
+    finally:
+        for address in added:
+            subprocess.run(
+                ["ip", "addr", "del", f"{address}/32", "dev", "lo"], check=False, capture_output=True
+            )
+
+
+def chart_webhook_certificate(cluster: Cluster, release: str, namespace: str, directory: Path) -> Path:
+    """The certificate the real chart makes for ``release`` in ``namespace``, as its pods mount it."""
+    rendered = cluster.helm(
+        "template",
+        release,
+        str(CHART),
+        "-n",
+        namespace,
+        "--set",
+        "prometheus.url=http://prometheus.monitoring:9090",
+        "--set",
+        "admission.mode=webhook",
+    ).stdout
+    secret = next(
+        document
+        for document in yaml.safe_load_all(rendered)
+        if document
+        and document["kind"] == "Secret"
+        and document["metadata"]["name"] == f"{release}-webhook-tls"
+    )
+    directory.mkdir(parents=True)
+    for key, value in secret["data"].items():
+        (directory / key).write_bytes(base64.b64decode(value))
+    return directory
+
+
+def webhook_answers(operator: OperatorProcess) -> float:
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in operator.metrics().splitlines()
+        if line.startswith("slogate_admission_reviews_total{")
+    )
+
+
+def test_two_webhook_replicas_behind_one_service_hold_every_deploy(
+    cluster_without_policy_api: Cluster, prometheus: Prometheus, tmp_path: Path
+) -> None:
+    """The chart's two replicas, as the API server sees them: one Service whose endpoints are both
+    replicas, one caBundle, and writes sent to either. Each replica serves the chart's shared
+    certificate; the standby answers from the leader's HoldSets. Were either replica's certificate
+    not the one the caBundle names, about half of the deploys would be let through."""
+    cluster, namespace, release = cluster_without_policy_api, "webhook-replicas", "slogate-ha"
+    cluster.kubectl("create", "namespace", namespace)
+    port = free_port()
+    with loopback_aliases(WEBHOOK_REPLICA_ADDRESSES):
+        certificate = chart_webhook_certificate(cluster, release, namespace, tmp_path / "webhook-tls")
+        service = {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": f"{release}-webhook"},
+            "spec": {"ports": [{"name": "webhook", "port": port, "targetPort": port}]},
+        }
+        endpoints = {
+            "apiVersion": "v1",
+            "kind": "Endpoints",
+            "metadata": {"name": f"{release}-webhook"},
+            "subsets": [
+                {
+                    "addresses": [{"ip": address} for address in WEBHOOK_REPLICA_ADDRESSES],
+                    "ports": [{"name": "webhook", "port": port}],
+                }
+            ],
+        }
+        apply(cluster, service, namespace)
+        apply(cluster, endpoints, namespace)
+        common = (
+            f"--namespace={namespace}",
+            "--admission=webhook",
+            f"--admission-webhook-service={namespace}/{release}-webhook",
+            f"--admission-webhook-port={port}",
+            f"--admission-webhook-cert-dir={certificate}",
+            f"--leader-election-lease={namespace}/{release}",
+        )
+        replicas = [
+            start_operator(
+                cluster,
+                prometheus.url,
+                ROOT / ".cluster" / "logs" / f"operator-{namespace}-{index}.log",
+                *common,
+                f"--admission-webhook-address={address}",
+                env={"POD_ID": f"{release}-{index}"},
+            )
+            for index, address in enumerate(WEBHOOK_REPLICA_ADDRESSES)
+        ]
+        try:
+            apply(cluster, freeze("release-freeze", duration="2h"), namespace)
+            wait_until(
+                lambda: holdset_present(cluster, namespace), 30, "the leader to publish the freeze's hold"
+            )
+            wait_until(
+                lambda: (
+                    cluster.kubectl(
+                        "get", "mutatingwebhookconfiguration", "slogate-hold.slogate.dev", check=False
+                    ).returncode
+                    == 0
+                ),
+                30,
+                "kopf to register the webhook",
+            )
+            configuration = get(
+                cluster, "mutatingwebhookconfiguration", "slogate-hold.slogate.dev", "default"
+            )
+            bundles = {
+                base64.b64decode(hook["clientConfig"]["caBundle"]) for hook in configuration["webhooks"]
+            }
+            assert bundles == {(certificate / "ca.crt").read_bytes()}
+            time.sleep(2)  # the standby's watch has the HoldSet too
+            workloads = [f"app-{index}" for index in range(16)]
+            for name in workloads:
+                apply(cluster, deployment(name, f"registry.example/{name}:1"), namespace)
+                assert spec_paused(cluster, "deployment", name, namespace), f"{name} was let through"
+                assert (
+                    annotations_of(cluster, "deployment", name, namespace)["slogate.dev/held-by"]
+                    == "admission"
+                )
+            answers = [webhook_answers(each) for each in replicas]
+            assert all(count > 0 for count in answers), f"answers per replica: {answers}"
+            time.sleep(3)
+            for name in workloads:
+                assert replicasets_of(cluster, namespace, name) == [], name
+        finally:
+            for each in replicas:
+                each.stop()

@@ -7,14 +7,18 @@ container; what is checked here is what the chart gives the cluster, not the ope
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from harness.cluster import ROOT, Cluster
 from harness.kube import apply, get
@@ -341,6 +345,66 @@ def test_the_operator_works_with_only_the_namespaced_rbac(
         text = log.read_text()
         for refusal in ("Forbidden", "forbidden", "Not enough permissions", "no permission"):
             assert refusal not in text, f"{refusal!r} in {log}"
+
+
+def secret_data(cluster: Cluster, name: str, namespace: str) -> dict[str, bytes]:
+    secret = get(cluster, "secret", name, namespace)
+    return {key: base64.b64decode(value) for key, value in secret["data"].items()}
+
+
+def test_webhook_replicas_share_one_certificate_kept_across_upgrades(
+    cluster: Cluster, namespace: str
+) -> None:
+    """With the fallback webhook, the Service may send a write to either replica, and the API server
+    trusts one caBundle: both replicas must serve one certificate, signed by that CA, for the
+    Service's name; an upgrade must not rotate it under running pods."""
+    release = f"slogate-{namespace}"
+    with installed(
+        cluster,
+        release,
+        namespace,
+        "--set",
+        "admission.mode=webhook",
+        "--set",
+        "admission.installPolicy=false",
+    ):
+        tls = secret_data(cluster, f"{release}-webhook-tls", namespace)
+        assert get(cluster, "secret", f"{release}-webhook-tls", namespace)["type"] == "kubernetes.io/tls"
+        ca = x509.load_pem_x509_certificate(tls["ca.crt"])
+        served = x509.load_pem_x509_certificate(tls["tls.crt"])
+        served.verify_directly_issued_by(ca)
+        names = served.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        assert f"{release}-webhook.{namespace}.svc" in names.get_values_for_type(x509.DNSName)
+        assert load_pem_private_key(tls["tls.key"], None).public_key() == served.public_key()
+
+        pod = get(cluster, "deployment", release, namespace)["spec"]["template"]["spec"]
+        mounted = {volume["name"]: volume for volume in pod["volumes"]}["webhook-tls"]
+        assert mounted["secret"]["secretName"] == f"{release}-webhook-tls"
+        settings = settings_from(build_parser().parse_args(pod["containers"][0]["args"]))
+        mount = {each["name"]: each for each in pod["containers"][0]["volumeMounts"]}["webhook-tls"]
+        assert settings.admission.webhook_cert_dir == Path(mount["mountPath"])
+        assert mount["readOnly"] is True
+        assert settings.admission.webhook_service == f"{namespace}/{release}-webhook"
+
+        cluster.helm("upgrade", release, CHART, "-n", namespace, "--reuse-values", "--set", "logFormat=plain")
+        assert secret_data(cluster, f"{release}-webhook-tls", namespace) == tls, "helm upgrade rotated it"
+
+    with installed(
+        cluster,
+        release,
+        namespace,
+        "--set",
+        "admission.mode=webhook",
+        "--set",
+        "admission.installPolicy=false",
+        "--set",
+        "admission.webhook.certificate.existingSecret=from-cert-manager",
+    ):
+        made = cluster.kubectl("get", "secret", f"{release}-webhook-tls", "-n", namespace, check=False)
+        assert made.returncode != 0, "the chart made a certificate although one was given"
+        pod = get(cluster, "deployment", release, namespace)["spec"]["template"]["spec"]
+        mounted = {volume["name"]: volume for volume in pod["volumes"]}["webhook-tls"]
+        assert mounted["secret"]["secretName"] == "from-cert-manager"
 
 
 @pytest.mark.parametrize(

@@ -51,6 +51,7 @@ def exported_series() -> set[str]:
     telemetry.held_late("Deployment", "shop", 2)
     telemetry.admission_mode("MutatingAdmissionPolicy", ("MutatingAdmissionPolicy", "Webhook"))
     telemetry.leader(acting=True)
+    telemetry.admission_review("Deployment", held=True)
     telemetry.slos([SloReading("shop", "checkout", "Burning", 98.5, -50.0, {"5m": 15.0})])
     return {sample.name for family in telemetry.registry.collect() for sample in family.samples}
 

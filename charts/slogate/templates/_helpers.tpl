@@ -136,6 +136,11 @@ namespace is added in namespaced mode: its freezes and incidents must be seen to
 {{- or (eq $mode "webhook") (and (eq $mode "auto") (ne (include "slogate.admissionPolicyServed" .) "true")) -}}
 {{- end -}}
 
+{{/* The Secret holding the fallback webhook's certificate: the user's, or the one the chart makes. */}}
+{{- define "slogate.webhookCertificateSecret" -}}
+{{- default (printf "%s-webhook-tls" (include "slogate.fullname" .)) .Values.admission.webhook.certificate.existingSecret -}}
+{{- end -}}
+
 {{- define "slogate.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}

@@ -4,8 +4,9 @@ The HoldSet of a namespace is created on its first hold and deleted when the las
 under the name the policy binding looks up. At start-up the operator asks the API server (API
 discovery) whether it serves MutatingAdmissionPolicy; where it does and slogate's policy is not
 installed yet, the operator installs it when it may (``make run``, tests), and otherwise says what
-to apply. The fallback webhook's certificate is made here too (kopf's own certificate maker needs
-oscrypto, which cannot load OpenSSL 3).
+to apply. The fallback webhook's certificate is found or made here too: one given in its directory
+(the chart's Secret, shared by every replica so the API server trusts whichever the Service picks),
+else a self-signed one (kopf's own certificate maker needs oscrypto, which cannot load OpenSSL 3).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +151,34 @@ def ensure_admission_policy(api: client.ApiClient, failure_policy: str, field_ma
         raise
     log.info("installed MutatingAdmissionPolicy %s and its binding", POLICY_NAME)
     return True
+
+
+@dataclass(frozen=True)
+class WebhookCertificate:
+    certfile: Path
+    keyfile: Path
+    cafile: Path | None
+    """The CA the API server is to trust (the webhook configuration's caBundle); None when the
+    certificate is self-signed and is its own CA."""
+
+
+def webhook_certificate(directory: Path, hosts: list[str]) -> WebhookCertificate:
+    """The webhook's serving certificate: ``tls.crt`` and ``tls.key`` (and ``ca.crt``, when present)
+    already in ``directory`` are used as they are, e.g. a mounted Secret; otherwise a self-signed
+    one for ``hosts`` is written there."""
+    certfile, keyfile, cafile = directory / "tls.crt", directory / "tls.key", directory / "ca.crt"
+    if certfile.is_file() or keyfile.is_file():
+        if not (certfile.is_file() and keyfile.is_file()):
+            missing = keyfile if certfile.is_file() else certfile
+            raise ValueError(
+                f"the webhook certificate directory {directory} has no {missing.name}: give both "
+                "tls.crt and tls.key (and ca.crt for a CA-signed certificate), or an empty directory "
+                "for a self-signed one"
+            )
+        log.info("the admission webhook serves the certificate in %s", directory)
+        return WebhookCertificate(certfile, keyfile, cafile if cafile.is_file() else None)
+    certfile, keyfile = write_self_signed_certificate(directory, hosts)
+    return WebhookCertificate(certfile, keyfile, None)
 
 
 def write_self_signed_certificate(directory: Path, hosts: list[str]) -> tuple[Path, Path]:

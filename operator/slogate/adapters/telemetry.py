@@ -2,9 +2,10 @@
 
 Decisions by workload kind, action and the check that decided; how long an evaluation cycle takes
 and how many SLOs it covered; Prometheus and reconcile failures; which admission mechanism holds
-deploys, and the deploys it missed (held late by the reconcile, with the pods that had
-started); whether this replica is the one that acts (``slogate_leader``); and every SLO's state,
-SLI, budget left and burn rate per window, so dashboards and alerts need not read resource status.
+deploys, what the fallback webhook answered, and the deploys it missed (held late by the
+reconcile, with the pods that had started); whether this replica is the one that acts
+(``slogate_leader``); and every SLO's state, SLI, budget left and burn rate per window, so
+dashboards and alerts need not read resource status.
 A registry per operator instance keeps tests and several operators in one process apart.
 """
 
@@ -56,6 +57,13 @@ class PrometheusTelemetry:
             "1 for the mechanism that holds deploys at admission: MutatingAdmissionPolicy, Webhook or "
             "Reconcile (none: held after the fact).",
             ["mode"],
+            registry=self.registry,
+        )
+        self._admission_reviews = Counter(
+            "slogate_admission_reviews",
+            "Writes the fallback admission webhook of this replica answered, by workload kind and result "
+            "(held: paused in the same write; passed: no hold caught it).",
+            ["workload_kind", "result"],
             registry=self.registry,
         )
         self._held_late = Counter(
@@ -129,6 +137,9 @@ class PrometheusTelemetry:
     def admission_mode(self, mode: str, modes: tuple[str, ...]) -> None:
         for each in modes:
             self._admission_mode.labels(mode=each).set(1 if each == mode else 0)
+
+    def admission_review(self, workload_kind: str, held: bool) -> None:
+        self._admission_reviews.labels(workload_kind=workload_kind, result="held" if held else "passed").inc()
 
     def held_late(self, workload_kind: str, namespace: str, pods: int) -> None:
         self._held_late.labels(workload_kind=workload_kind, namespace=namespace).inc()

@@ -117,6 +117,11 @@ def _add_admission_flags(run: argparse.ArgumentParser) -> None:
         "--admission-webhook-port", type=int, default=int(_env("ADMISSION_WEBHOOK_PORT", "9443") or 9443)
     )
     admission.add_argument(
+        "--admission-webhook-address",
+        default=_env("ADMISSION_WEBHOOK_ADDRESS", "0.0.0.0"),  # noqa: S104  (a pod serves on all interfaces)
+        help="address the webhook listens on (default 0.0.0.0)",
+    )
+    admission.add_argument(
         "--admission-webhook-host",
         default=_env("ADMISSION_WEBHOOK_HOST"),
         help="host or IP by which the API server reaches the webhook (e.g. 127.0.0.1)",
@@ -130,7 +135,9 @@ def _add_admission_flags(run: argparse.ArgumentParser) -> None:
         "--admission-webhook-cert-dir",
         type=Path,
         default=_env("ADMISSION_WEBHOOK_CERT_DIR"),
-        help="where the webhook's self-signed certificate is written (default: a temporary directory)",
+        help="the webhook's certificate: tls.crt, tls.key and ca.crt found there are served (the "
+        "chart mounts a Secret shared by all replicas); else a self-signed one is written there "
+        "(default: a temporary directory)",
     )
 
 
@@ -142,6 +149,7 @@ def _admission(args: argparse.Namespace) -> AdmissionSettings:
         choice=args.admission,
         failure_policy=args.admission_failure_policy,
         webhook_port=args.admission_webhook_port,
+        webhook_address=args.admission_webhook_address,
         webhook_host=args.admission_webhook_host,
         webhook_service=service,
         webhook_cert_dir=args.admission_webhook_cert_dir,

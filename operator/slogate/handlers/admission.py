@@ -16,7 +16,7 @@ from typing import Any
 
 import kopf
 
-from slogate.adapters.admission import write_self_signed_certificate
+from slogate.adapters.admission import webhook_certificate
 from slogate.settings import AdmissionSettings
 
 WEBHOOK_CONFIGURATION = "slogate-hold.slogate.dev"
@@ -47,12 +47,16 @@ def _server(admission: AdmissionSettings) -> kopf.WebhookServer:
         namespace, name = admission.webhook_service.split("/", 1)
         hosts = [f"{name}.{namespace}.svc", f"{name}.{namespace}.svc.cluster.local", *hosts]
     directory = admission.webhook_cert_dir or Path(tempfile.mkdtemp(prefix="slogate-webhook-"))
-    certfile, keyfile = write_self_signed_certificate(directory, hosts)
+    try:
+        certificate = webhook_certificate(directory, hosts)
+    except ValueError as error:
+        raise kopf.PermanentError(str(error)) from None  # a retry cannot find the missing file
     options: dict[str, Any] = {
         "addr": admission.webhook_address,
         "port": admission.webhook_port,
-        "certfile": str(certfile),
-        "pkeyfile": str(keyfile),
+        "certfile": str(certificate.certfile),
+        "pkeyfile": str(certificate.keyfile),
+        "cafile": str(certificate.cafile) if certificate.cafile else None,
     }
     if admission.webhook_service:
         return ServiceWebhookServer(service=admission.webhook_service, **options)
@@ -63,6 +67,7 @@ async def hold_deploy(*, body: kopf.Body, patch: kopf.Patch, memo: Any, **kwargs
     old = kwargs.get("old")
     operation = str(kwargs.get("operation") or "")
     hold = memo.runtime.admission.review(operation, dict(old) if old else None, body)
+    memo.runtime.telemetry.admission_review(str(body.get("kind", "")), held=hold is not None)
     if hold is None:
         return
     patch.spec["paused"] = True
