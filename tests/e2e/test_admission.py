@@ -342,61 +342,68 @@ def webhook_answers(operator: OperatorProcess) -> float:
     )
 
 
-def test_two_webhook_replicas_behind_one_service_hold_every_deploy(
+def acting(operator: OperatorProcess) -> bool:
+    return "slogate_leader 1.0" in operator.metrics().splitlines()
+
+
+def webhook_endpoints(name: str, port: int, addresses: tuple[str, ...]) -> dict[str, Any]:
+    """The Service's Endpoints as the endpoints controller keeps them: the Ready replicas."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Endpoints",
+        "metadata": {"name": name},
+        "subsets": [
+            {"addresses": [{"ip": each} for each in addresses], "ports": [{"name": "webhook", "port": port}]}
+        ],
+    }
+
+
+def test_either_webhook_replica_holds_with_the_chart_certificate_the_standby_too(
     cluster_without_policy_api: Cluster, prometheus: Prometheus, tmp_path: Path
 ) -> None:
-    """The chart's two replicas, as the API server sees them: one Service whose endpoints are both
-    replicas, one caBundle, and writes sent to either. Each replica serves the chart's shared
-    certificate; the standby answers from the leader's HoldSets. Were either replica's certificate
-    not the one the caBundle names, about half of the deploys would be let through."""
+    """The chart's two replicas as the API server sees them: one Service in front of both, one
+    caBundle. Writes reach the leader first; then the leader's node is lost and the Service has only
+    the standby, which must hold every deploy at admission at once, from the HoldSets it watches,
+    with the same certificate. A replica whose certificate the caBundle did not name would let
+    every deploy through (failurePolicy Ignore)."""
     cluster, namespace, release = cluster_without_policy_api, "webhook-replicas", "slogate-ha"
     cluster.kubectl("create", "namespace", namespace)
-    port = free_port()
+    port, service_name = free_port(), f"{release}-webhook"
+    leader_address, standby_address = WEBHOOK_REPLICA_ADDRESSES
     with loopback_aliases(WEBHOOK_REPLICA_ADDRESSES):
         certificate = chart_webhook_certificate(cluster, release, namespace, tmp_path / "webhook-tls")
         service = {
             "apiVersion": "v1",
             "kind": "Service",
-            "metadata": {"name": f"{release}-webhook"},
+            "metadata": {"name": service_name},
             "spec": {"ports": [{"name": "webhook", "port": port, "targetPort": port}]},
         }
-        endpoints = {
-            "apiVersion": "v1",
-            "kind": "Endpoints",
-            "metadata": {"name": f"{release}-webhook"},
-            "subsets": [
-                {
-                    "addresses": [{"ip": address} for address in WEBHOOK_REPLICA_ADDRESSES],
-                    "ports": [{"name": "webhook", "port": port}],
-                }
-            ],
-        }
         apply(cluster, service, namespace)
-        apply(cluster, endpoints, namespace)
-        common = (
-            f"--namespace={namespace}",
-            "--admission=webhook",
-            f"--admission-webhook-service={namespace}/{release}-webhook",
-            f"--admission-webhook-port={port}",
-            f"--admission-webhook-cert-dir={certificate}",
-            f"--leader-election-lease={namespace}/{release}",
-        )
-        replicas = [
-            start_operator(
+        apply(cluster, webhook_endpoints(service_name, port, (leader_address,)), namespace)
+
+        def replica(index: int, address: str) -> OperatorProcess:
+            return start_operator(
                 cluster,
                 prometheus.url,
                 ROOT / ".cluster" / "logs" / f"operator-{namespace}-{index}.log",
-                *common,
+                f"--namespace={namespace}",
+                "--admission=webhook",
+                f"--admission-webhook-service={namespace}/{service_name}",
+                f"--admission-webhook-port={port}",
                 f"--admission-webhook-address={address}",
+                f"--admission-webhook-cert-dir={certificate}",
+                f"--leader-election-lease={namespace}/{release}",
                 env={"POD_ID": f"{release}-{index}"},
             )
-            for index, address in enumerate(WEBHOOK_REPLICA_ADDRESSES)
-        ]
+
+        leader = replica(0, leader_address)
+        standby: OperatorProcess | None = None
         try:
+            wait_until(lambda: acting(leader), 30, "the first replica to take the Lease")
+            standby = replica(1, standby_address)
+            assert not acting(standby)
             apply(cluster, freeze("release-freeze", duration="2h"), namespace)
-            wait_until(
-                lambda: holdset_present(cluster, namespace), 30, "the leader to publish the freeze's hold"
-            )
+            wait_until(lambda: holdset_present(cluster, namespace), 30, "the leader to publish the hold")
             wait_until(
                 lambda: (
                     cluster.kubectl(
@@ -413,21 +420,30 @@ def test_two_webhook_replicas_behind_one_service_hold_every_deploy(
             bundles = {
                 base64.b64decode(hook["clientConfig"]["caBundle"]) for hook in configuration["webhooks"]
             }
-            assert bundles == {(certificate / "ca.crt").read_bytes()}
-            time.sleep(2)  # the standby's watch has the HoldSet too
-            workloads = [f"app-{index}" for index in range(16)]
-            for name in workloads:
-                apply(cluster, deployment(name, f"registry.example/{name}:1"), namespace)
-                assert spec_paused(cluster, "deployment", name, namespace), f"{name} was let through"
-                assert (
-                    annotations_of(cluster, "deployment", name, namespace)["slogate.dev/held-by"]
-                    == "admission"
-                )
-            answers = [webhook_answers(each) for each in replicas]
-            assert all(count > 0 for count in answers), f"answers per replica: {answers}"
+            assert bundles == {(certificate / "ca.crt").read_bytes()}, "the caBundle is not the chart's CA"
+
+            def deploy_held(names: list[str]) -> None:
+                for name in names:
+                    apply(cluster, deployment(name, f"registry.example/{name}:1"), namespace)
+                    assert spec_paused(cluster, "deployment", name, namespace), f"{name} was let through"
+                    held_by = annotations_of(cluster, "deployment", name, namespace)["slogate.dev/held-by"]
+                    assert held_by == "admission", name
+
+            first, second = [f"a-{index}" for index in range(6)], [f"b-{index}" for index in range(6)]
+            deploy_held(first)
+            assert webhook_answers(leader) >= len(first)
+            assert webhook_answers(standby) == 0
+
+            # The leader's node is lost: its endpoint goes, and so does the API server's connection.
+            apply(cluster, webhook_endpoints(service_name, port, (standby_address,)), namespace)
+            leader.kill()
+            deploy_held(second)
+            assert webhook_answers(standby) >= len(second)
+            assert not acting(standby), "the standby answered as the leader: the test lost its point"
             time.sleep(3)
-            for name in workloads:
+            for name in first + second:
                 assert replicasets_of(cluster, namespace, name) == [], name
         finally:
-            for each in replicas:
-                each.stop()
+            leader.stop()
+            if standby is not None:
+                standby.stop()
