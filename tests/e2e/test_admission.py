@@ -49,6 +49,7 @@ WITHOUT_POLICY_API = (
     " --enable-aggregator-routing=true"
 )
 CHART = ROOT / "charts" / "slogate"
+WEBHOOK_CONFIGURATION = "slogate-hold.slogate.dev"
 WEBHOOK_REPLICA_ADDRESSES = ("10.254.0.1", "10.254.0.2")
 """Addresses the two webhook replicas listen on, aliased on lo: endpoints may not be loopback."""
 
@@ -201,6 +202,14 @@ def test_with_admission_bypassed_the_operator_still_holds_and_reports_the_leak(
         cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(POLICY_MANIFEST))
 
 
+def wait_for_webhook_configuration(cluster: Cluster) -> None:
+    def registered() -> bool:
+        found = cluster.kubectl("get", "mutatingwebhookconfiguration", WEBHOOK_CONFIGURATION, check=False)
+        return found.returncode == 0
+
+    wait_until(registered, 30, "kopf to register the webhook")
+
+
 @pytest.fixture(scope="module")
 def cluster_without_policy_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """A second control plane whose API server does not serve MutatingAdmissionPolicy."""
@@ -249,16 +258,7 @@ def test_the_webhook_holds_the_same_way_where_the_policy_api_is_not_served(
     ) as running:
         assert 'slogate_admission_mode{mode="Webhook"} 1.0' in running.metrics()
         start_freeze(cluster, namespace)
-        wait_until(
-            lambda: (
-                cluster.kubectl(
-                    "get", "mutatingwebhookconfiguration", "slogate-hold.slogate.dev", check=False
-                ).returncode
-                == 0
-            ),
-            30,
-            "kopf to register the webhook",
-        )
+        wait_for_webhook_configuration(cluster)
         merge_patch(cluster, "deployment", "api", namespace, image_patch("registry.example/api:2"))
         assert spec_paused(cluster, "deployment", "api", namespace)
         apply(cluster, deployment("worker", "registry.example/worker:1"), namespace)
@@ -404,19 +404,8 @@ def test_either_webhook_replica_holds_with_the_chart_certificate_the_standby_too
             assert not acting(standby)
             apply(cluster, freeze("release-freeze", duration="2h"), namespace)
             wait_until(lambda: holdset_present(cluster, namespace), 30, "the leader to publish the hold")
-            wait_until(
-                lambda: (
-                    cluster.kubectl(
-                        "get", "mutatingwebhookconfiguration", "slogate-hold.slogate.dev", check=False
-                    ).returncode
-                    == 0
-                ),
-                30,
-                "kopf to register the webhook",
-            )
-            configuration = get(
-                cluster, "mutatingwebhookconfiguration", "slogate-hold.slogate.dev", "default"
-            )
+            wait_for_webhook_configuration(cluster)
+            configuration = get(cluster, "mutatingwebhookconfiguration", WEBHOOK_CONFIGURATION, "default")
             bundles = {
                 base64.b64decode(hook["clientConfig"]["caBundle"]) for hook in configuration["webhooks"]
             }

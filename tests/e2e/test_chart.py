@@ -359,15 +359,8 @@ def test_webhook_replicas_share_one_certificate_kept_across_upgrades(
     trusts one caBundle: both replicas must serve one certificate, signed by that CA, for the
     Service's name; an upgrade must not rotate it under running pods."""
     release = f"slogate-{namespace}"
-    with installed(
-        cluster,
-        release,
-        namespace,
-        "--set",
-        "admission.mode=webhook",
-        "--set",
-        "admission.installPolicy=false",
-    ):
+    webhook = ("--set", "admission.mode=webhook", "--set", "admission.installPolicy=false")
+    with installed(cluster, release, namespace, *webhook):
         tls = secret_data(cluster, f"{release}-webhook-tls", namespace)
         assert get(cluster, "secret", f"{release}-webhook-tls", namespace)["type"] == "kubernetes.io/tls"
         ca = x509.load_pem_x509_certificate(tls["ca.crt"])
@@ -389,17 +382,8 @@ def test_webhook_replicas_share_one_certificate_kept_across_upgrades(
         cluster.helm("upgrade", release, CHART, "-n", namespace, "--reuse-values", "--set", "logFormat=plain")
         assert secret_data(cluster, f"{release}-webhook-tls", namespace) == tls, "helm upgrade rotated it"
 
-    with installed(
-        cluster,
-        release,
-        namespace,
-        "--set",
-        "admission.mode=webhook",
-        "--set",
-        "admission.installPolicy=false",
-        "--set",
-        "admission.webhook.certificate.existingSecret=from-cert-manager",
-    ):
+    given = ("--set", "admission.webhook.certificate.existingSecret=from-cert-manager")
+    with installed(cluster, release, namespace, *webhook, *given):
         made = cluster.kubectl("get", "secret", f"{release}-webhook-tls", "-n", namespace, check=False)
         assert made.returncode != 0, "the chart made a certificate although one was given"
         pod = get(cluster, "deployment", release, namespace)["spec"]["template"]["spec"]

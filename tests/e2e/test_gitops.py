@@ -8,6 +8,7 @@ is what an Argo CD user sees: the Application's sync status, conditions and reso
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -110,6 +111,24 @@ def gitops(argocd: Cluster, namespace: str, tmp_path: Path) -> Iterator[GitOps]:
     repo.commit("empty")
     yield GitOps(argocd, repo, app=namespace, namespace=namespace)
     argocd.kubectl("-n", ARGOCD_NAMESPACE, "delete", "application", namespace, "--wait=false", check=False)
+
+
+def wait_rolled_out(cluster: Cluster, namespace: str, name: str, image: str, what: str) -> None:
+    """Wait for the Deployment to run ``image``; on a timeout, say who paused it and what slogate said."""
+    try:
+        wait_until(lambda: deployment_rolled_out(cluster, namespace, name, image), 90, what)
+    except AssertionError as stuck:
+        workload = get(cluster, "deployment", name, namespace)
+        pausers = [
+            entry.get("manager")
+            for entry in workload["metadata"].get("managedFields", [])
+            if "f:paused" in (entry.get("fieldsV1", {}).get("f:spec") or {})
+        ]
+        events = [(event["reason"], event["message"]) for event in slogate_events(cluster, namespace, name)]
+        raise AssertionError(
+            f"{stuck}; paused={workload['spec'].get('paused')} by {pausers} status={workload.get('status')} "
+            f"annotations={workload['metadata'].get('annotations')} events={events}"
+        ) from None
 
 
 def image_of(cluster: Cluster, kind: str, name: str, namespace: str) -> str:
@@ -225,10 +244,8 @@ def test_a_commit_during_a_freeze_waits_in_the_cluster_and_rolls_out_when_git_en
     )
 
     gitops.sync("the migration is over", freeze=None)
-    wait_until(
-        lambda: deployment_rolled_out(cluster, namespace, "web", "registry.example/web:2"),
-        90,
-        "web:2 to roll out once Git ends the freeze",
+    wait_rolled_out(
+        cluster, namespace, "web", "registry.example/web:2", "web:2 to roll out once Git ends the freeze"
     )
     gitops.wait_health("Deployment", "web", "Healthy")
     wait_until(
@@ -341,19 +358,9 @@ def test_a_synced_deployment_under_a_rollback_gate_is_held_with_rollback_left_to
     # The rollback, made where it belongs: Git, while the burn goes on. It must roll out: holding
     # it would keep cart:2's pods, and the errors they cause, forever.
     gitops.sync("Revert cart 2", cart=cart_1)
-    try:
-        wait_until(
-            lambda: deployment_rolled_out(cluster, namespace, "cart", "registry.example/cart:1"),
-            90,
-            "the rollback made in Git to roll out",
-        )
-    except AssertionError as stuck:
-        cart = get(cluster, "deployment", "cart", namespace)
-        events = [(event["reason"], event["message"]) for event in slogate_events(cluster, namespace, "cart")]
-        raise AssertionError(
-            f"{stuck}; paused={cart['spec'].get('paused')} status={cart.get('status')} "
-            f"annotations={cart['metadata'].get('annotations')} events={events}"
-        ) from None
+    wait_rolled_out(
+        cluster, namespace, "cart", "registry.example/cart:1", "the rollback made in Git to roll out"
+    )
     released = annotations_of(cluster, "deployment", "cart", namespace)
     assert "slogate.dev/action-required" not in released
     assert "slogate.dev/rolled-back-to" in released
@@ -361,3 +368,74 @@ def test_a_synced_deployment_under_a_rollback_gate_is_held_with_rollback_left_to
     time.sleep(6)  # three evaluation cycles, still burning: the restored revision is not held again
     assert not spec_paused(cluster, "deployment", "cart", namespace)
     prometheus.exporter.stop_traffic(service)
+
+
+def test_the_pause_argo_cd_writes_back_after_a_release_is_released_once(
+    slogate_crds: Cluster, namespace: str, operator: OperatorProcess
+) -> None:
+    """The race behind a sync that ends a freeze while Git sets ``paused: false`` and the
+    Application respects the ignored ``/spec/paused``: the sync read the live ``paused: true``
+    while slogate held, and applies it after slogate released. Here that write is made exactly as
+    Argo CD makes it (a write of ``spec.paused`` under its field manager), at a chosen moment."""
+    cluster = slogate_crds
+    synced = deployment("web", "registry.example/web:1")
+    synced["metadata"]["annotations"] = {
+        "argocd.argoproj.io/tracking-id": f"{namespace}:apps/Deployment:{namespace}/web"
+    }
+    apply(cluster, synced, namespace)
+    wait_until(
+        lambda: deployment_rolled_out(cluster, namespace, "web", "registry.example/web:1"), 60, "web:1"
+    )
+    apply(cluster, freeze("migration"), namespace)
+    wait_until(lambda: spec_paused(cluster, "deployment", "web", namespace), 30, "the freeze to hold web")
+    cluster.kubectl(
+        "patch",
+        "deployment",
+        "web",
+        "-n",
+        namespace,
+        "--type=merge",
+        "-p",
+        json.dumps(
+            {
+                "spec": {
+                    "template": {"spec": {"containers": [{"name": "app", "image": "registry.example/web:2"}]}}
+                }
+            }
+        ),
+    )
+    cluster.kubectl("delete", "sgfreeze", "migration", "-n", namespace)
+    wait_until(lambda: not spec_paused(cluster, "deployment", "web", namespace), 30, "slogate to release web")
+    assert "slogate.dev/released-at" in annotations_of(cluster, "deployment", "web", namespace)
+
+    def argocd_writes_paused() -> None:
+        cluster.kubectl(
+            "patch",
+            "deployment",
+            "web",
+            "-n",
+            namespace,
+            "--type=merge",
+            "--field-manager=argocd-controller",
+            "-p",
+            json.dumps({"spec": {"paused": True}}),
+        )
+
+    argocd_writes_paused()
+    wait_until(
+        lambda: deployment_rolled_out(cluster, namespace, "web", "registry.example/web:2"),
+        90,
+        "slogate to release the written-back pause and web:2 to roll out",
+    )
+    released = [
+        event["message"]
+        for event in slogate_events(cluster, namespace, "web")
+        if event["reason"] == "Released"
+    ]
+    assert any("Argo CD wrote back the pause slogate had lifted" in message for message in released), released
+    assert "slogate.dev/released-at" not in annotations_of(cluster, "deployment", "web", namespace)
+
+    # Written back a second time, it is Argo CD's own pause (Git declares it): left alone.
+    argocd_writes_paused()
+    time.sleep(6)  # three evaluation cycles
+    assert spec_paused(cluster, "deployment", "web", namespace)

@@ -5,22 +5,24 @@ and the Deployment would flap between revisions. These tests pin the decision ta
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from test_reconcile_workloads import FakeEvents, FakeWorkloads
 
 from slogate.api.base import WorkloadKind
 from slogate.api.gate import Verdict
-from slogate.api.holdset import HELD_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
+from slogate.api.holdset import HELD_ANNOTATION, RELEASED_AT_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
 from slogate.domain.verdict import Decision
 from slogate.reconcile.markers import (
     ACTION_REQUIRED_ANNOTATION,
     HELD_TEMPLATE_ANNOTATION,
     release_annotations,
 )
-from slogate.reconcile.workloads import ROLLBACK_IN_GIT, Action, plan
+from slogate.reconcile.workloads import ROLLBACK_IN_GIT, Action, WorkloadReconciler, plan
 from slogate.reconcile.world import ARGOCD_TRACKING_ANNOTATION, World, workload_state
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -146,3 +148,151 @@ def test_a_synced_rollout_is_still_aborted() -> None:
 
 def test_an_unmanaged_deployment_is_still_rolled_back() -> None:
     assert plan(workload_state(D, body()), ROLLBACK).action is Action.ROLL_BACK
+
+
+# ---------------------------------------------------------------------------------------------------
+# The echo of a lifted hold: Argo CD writes back the pause slogate has just lifted
+
+
+def managed_by(*owners: tuple[str, str, bool]) -> list[dict[str, Any]]:
+    """managedFields entries: (manager, time, whether it owns spec.paused)."""
+    return [
+        {
+            "manager": manager,
+            "operation": "Update",
+            "time": time,
+            "fieldsV1": {"f:spec": {"f:paused": {}} if owns_paused else {"f:replicas": {}}},
+        }
+        for manager, time, owns_paused in owners
+    ]
+
+
+def written_back(
+    released_at: str | None = "2026-05-01T12:00:00Z",
+    manager: str = "argocd-controller",
+    written_at: str = "2026-05-01T12:00:02Z",
+    annotations: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    marks = {**TRACKING, **(annotations or {})}
+    if released_at is not None:
+        marks[RELEASED_AT_ANNOTATION] = released_at
+    manifest = body(marks, paused=True)
+    manifest["metadata"]["managedFields"] = managed_by(
+        ("slogate", "2026-05-01T12:00:00Z", False), (manager, written_at, True)
+    )
+    return manifest
+
+
+def test_the_writer_of_spec_paused_is_read_from_managed_fields() -> None:
+    manifest = body(paused=True)
+    manifest["metadata"]["managedFields"] = managed_by(
+        ("kubectl-rollout", "2026-05-01T10:00:00Z", True),
+        ("argocd-controller", "2026-05-01T11:00:00Z", True),
+        ("slogate", "2026-05-01T11:30:00Z", False),
+    )
+    state = workload_state(D, manifest)
+    assert (state.paused_by, state.paused_at) == ("argocd-controller", datetime(2026, 5, 1, 11, tzinfo=UTC))
+    assert (workload_state(D, body()).paused_by, workload_state(D, body()).paused_at) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("manifest", "echo"),
+    [
+        (written_back(), True),
+        (written_back(written_at="2026-05-01T12:04:59Z"), True),
+        (written_back(written_at="2026-05-01T12:05:01Z"), False),
+        (written_back(written_at="2026-05-01T11:59:59Z"), False),
+        (written_back(released_at=None), False),
+        (written_back(manager="kubectl-rollout"), False),
+        (written_back(annotations={HELD_ANNOTATION: "true"}), False),
+        (
+            {
+                **written_back(),
+                "metadata": {
+                    **written_back()["metadata"],
+                    "annotations": {RELEASED_AT_ANNOTATION: "2026-05-01T12:00:00Z"},
+                },
+            },
+            False,
+        ),
+    ],
+    ids=[
+        "Argo CD, seconds after the release",
+        "within five minutes",
+        "later than that",
+        "before the release",
+        "never released by slogate",
+        "a person's kubectl rollout pause",
+        "slogate's own marked hold",
+        "not synced by Argo CD",
+    ],
+)
+def test_a_pause_argo_cd_writes_back_soon_after_a_release_is_the_echo_of_slogates_hold(
+    manifest: dict[str, Any], echo: bool
+) -> None:
+    state = workload_state(D, manifest)
+    assert state.pause_echoed is echo
+    assert state.held_by_slogate is (echo or state.annotations.get(HELD_ANNOTATION) == "true")
+
+
+PROCEED = decided(Verdict.PROCEED)
+
+
+def reconciled(
+    manifest: dict[str, Any], decision_resources: tuple[dict[str, Any], ...] = ()
+) -> tuple[FakeWorkloads, FakeEvents, World, tuple[WorkloadKind, str, str]]:
+    world = World()
+    for resource in decision_resources:
+        world.freezes.observe(resource, deleted=False)
+    manifest["metadata"].setdefault("uid", "uid-checkout")
+    state = world.observe_workload(D, manifest, deleted=False)
+    workloads, events = FakeWorkloads(), FakeEvents()
+    asyncio.run(WorkloadReconciler(world, workloads, events).reconcile(state.key, NOW))
+    return workloads, events, world, state.key
+
+
+def test_the_echo_is_released_once_and_the_release_time_dropped() -> None:
+    workloads, events, world, key = reconciled(written_back())
+    [write] = workloads.writes
+    assert (write.method, write.paused) == ("set_paused", False)
+    assert write.annotations[RELEASED_AT_ANNOTATION] is None, "a second write-back must not be released again"
+    assert events.posted[-1].reason == "Released"
+    assert "Argo CD wrote back the pause slogate had lifted" in events.posted[-1].message
+
+    again = written_back(released_at=None, written_at="2026-05-01T12:00:30Z")
+    again["metadata"]["annotations"] = dict(world.workloads[key].annotations)
+    state = workload_state(D, again)
+    assert not state.pause_echoed
+    assert not state.held_by_slogate
+
+
+def test_releasing_a_synced_workload_records_when_so_its_echo_is_known() -> None:
+    held = body({**TRACKING, HELD_ANNOTATION: "true"}, paused=True)
+    held["metadata"]["managedFields"] = managed_by(("slogate", "2026-05-01T11:00:00Z", True))
+    workloads, _, _, _ = reconciled(held)
+    [write] = workloads.writes
+    assert write.paused is False
+    assert write.annotations[RELEASED_AT_ANNOTATION] == "2026-05-01T12:00:00Z"
+    plain = body({HELD_ANNOTATION: "true"}, paused=True)
+    assert reconciled(plain)[0].writes[0].annotations[RELEASED_AT_ANNOTATION] is None
+
+
+def test_an_echo_while_a_hold_is_due_again_becomes_slogates_marked_hold() -> None:
+    freeze = {
+        "apiVersion": "slogate.dev/v1alpha1",
+        "kind": "ChangeFreeze",
+        "metadata": {
+            "name": "migration",
+            "namespace": "shop",
+            "uid": "uid-freeze",
+            "generation": 1,
+            "creationTimestamp": "2026-05-01T11:59:00Z",
+        },
+        "spec": {"reason": "Database migration.", "duration": "2h"},
+    }
+    workloads, events, world, key = reconciled(written_back(), (freeze,))
+    [write] = workloads.writes
+    assert write.method == "annotate"
+    assert write.annotations[HELD_ANNOTATION] == "true"
+    assert world.workloads[key].annotations[HELD_ANNOTATION] == "true"
+    assert "kept as slogate's hold" in events.posted[-1].message

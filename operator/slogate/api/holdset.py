@@ -38,6 +38,9 @@ HELD_BY_ANNOTATION = "slogate.dev/held-by"
 """Who placed the hold: ``admission`` (in the write that changed the template) or ``operator``."""
 REASON_ANNOTATION = "slogate.dev/reason"
 ROLLED_BACK_TO_ANNOTATION = "slogate.dev/rolled-back-to"
+RELEASED_AT_ANNOTATION = "slogate.dev/released-at"
+"""When slogate last lifted its hold of a workload a GitOps tool syncs: a pause that tool writes
+back soon after is the echo of that hold, not a pause of its own (``WorkloadState``)."""
 HELD_BY_ADMISSION = "admission"
 HELD_BY_OPERATOR = "operator"
 

@@ -18,6 +18,7 @@ from slogate.api.holdset import (
     HELD_BY_OPERATOR,
     HELD_SINCE_ANNOTATION,
     REASON_ANNOTATION,
+    RELEASED_AT_ANNOTATION,
 )
 from slogate.domain.checks import Reason
 from slogate.domain.verdict import Decision
@@ -95,8 +96,11 @@ def hold_annotations(now: datetime, late: str | None = None) -> dict[str, str | 
     }
 
 
-def release_annotations() -> dict[str, str | None]:
+def release_annotations(released_at: datetime | None = None) -> dict[str, str | None]:
+    """Lift slogate's hold marks. ``released_at`` is given when the workload is one a GitOps tool
+    syncs, so a pause it writes back soon after is known for the echo it is; None removes it."""
     return {
+        RELEASED_AT_ANNOTATION: timestamp(released_at) if released_at is not None else None,
         HELD_ANNOTATION: None,
         HELD_SINCE_ANNOTATION: None,
         HELD_BY_ANNOTATION: None,

@@ -148,6 +148,12 @@ def _plan_rollback(state: WorkloadState) -> Plan:
     return Plan(Action.ROLL_BACK)
 
 
+PAUSE_ECHOED = (
+    "Argo CD wrote back the pause slogate had lifted (a sync that began during the hold applied the "
+    "spec.paused it read then)"
+)
+
+
 def plan(state: WorkloadState, decision: Decision) -> Plan:
     """The write that brings the workload in line with the enforced decision."""
     wanted = decision.enforced_action
@@ -157,7 +163,15 @@ def plan(state: WorkloadState, decision: Decision) -> Plan:
         return _plan_hold(state)
     if wanted is Verdict.ROLLBACK:
         return _plan_rollback(state)
+    if state.pause_echoed:
+        return Plan(Action.UNPAUSE, f"{PAUSE_ECHOED}; released again")
     return Plan(Action.UNPAUSE) if state.held_by_slogate else Plan(Action.NONE)
+
+
+def _released(state: WorkloadState, now: datetime) -> dict[str, str | None]:
+    """The marks of a lifted hold. The release time is kept on a workload Argo CD syncs, to know
+    its echo by; releasing an echo drops it, so the same write-back is never released twice."""
+    return release_annotations(now if state.gitops_managed and not state.pause_echoed else None)
 
 
 def _untouched_and_free(state: WorkloadState, decision: Decision) -> bool:
@@ -292,6 +306,10 @@ class WorkloadReconciler:
         markers: dict[str, str | None] = dict(decision_annotations(decision, state.revision, slo_states, now))
         markers.update(intended.markers)
         action, note = intended.action, intended.note
+        if state.pause_echoed and action is Action.NONE:
+            # Still to hold: the pause Argo CD wrote back is slogate's hold again, marked as such.
+            markers.update(hold_annotations(now))
+            note = "; ".join(part for part in (note, f"{PAUSE_ECHOED}; kept as slogate's hold") if part)
         late = await self._late(state, now) if action is Action.PAUSE else None
         recorded = action is not Action.NONE or (
             differs(state.annotations, markers) and not _untouched_and_free(state, decision)
@@ -327,10 +345,10 @@ class WorkloadReconciler:
             paused, written = True, {**markers, **hold_annotations(now, late)}
             version = await asyncio.to_thread(self._workloads.set_paused, ref, True, written)
         elif action is Action.UNPAUSE:
-            paused, written = False, {**markers, **release_annotations()}
+            paused, written = False, {**markers, **_released(state, now)}
             version = await asyncio.to_thread(self._workloads.set_paused, ref, False, written)
         elif action is Action.ROLL_BACK:
-            lifted: Annotations = release_annotations() if state.held_by_slogate else {}
+            lifted: Annotations = _released(state, now) if state.held_by_slogate else {}
             outcome = await asyncio.to_thread(
                 self._workloads.roll_back_deployment,
                 ref,
@@ -346,10 +364,9 @@ class WorkloadReconciler:
             version = await asyncio.to_thread(self._workloads.abort_rollout, ref, markers)
             aborted = True
             if state.held_by_slogate:
-                paused, written = False, {**markers, **release_annotations()}
-                version = await asyncio.to_thread(
-                    self._workloads.set_paused, ref, False, release_annotations()
-                )
+                lifted = _released(state, now)
+                paused, written = False, {**markers, **lifted}
+                version = await asyncio.to_thread(self._workloads.set_paused, ref, False, lifted)
         else:
             version = await asyncio.to_thread(self._workloads.annotate, ref, markers)
         self._world.record_write(

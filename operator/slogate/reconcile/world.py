@@ -13,13 +13,13 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from slogate.api.base import CHANGE_TYPE_ANNOTATION, ChangeType, Resource, WorkloadKind
 from slogate.api.freeze import ChangeFreeze
 from slogate.api.gate import ReleaseGate
-from slogate.api.holdset import HELD_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
+from slogate.api.holdset import HELD_ANNOTATION, RELEASED_AT_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
 from slogate.api.incident import Incident
 from slogate.api.slo import ServiceLevelObjective
 from slogate.api.validation import FieldProblem, InvalidResourceError, parse_resource
@@ -29,6 +29,12 @@ ModelT = TypeVar("ModelT", bound=Resource)
 POD_TEMPLATE_HASH_LABELS = ("pod-template-hash", "rollouts-pod-template-hash")
 # Argo CD's default (annotation) tracking method marks every resource it syncs with this.
 ARGOCD_TRACKING_ANNOTATION = "argocd.argoproj.io/tracking-id"
+GITOPS_FIELD_MANAGERS = frozenset({"argocd-controller"})
+"""Field managers of the GitOps controllers whose writes can echo slogate's pause (Argo CD's, in
+both client-side and server-side apply)."""
+ECHO_WINDOW = timedelta(minutes=5)
+"""How long after slogate lifts its hold a GitOps write of ``spec.paused=true`` counts as the echo
+of that hold: a sync computed while the hold stood and applied after it was lifted."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,9 @@ class WorkloadState:
     selector_labels: Mapping[str, str] = field(default_factory=dict)
     gitops_managed: bool = False
     """Synced by Argo CD: a write that changes what Git declares is reverted by its self-heal."""
+    paused_by: str | None = None
+    """The field manager that last set ``spec.paused``, and when (from ``managedFields``)."""
+    paused_at: datetime | None = None
 
     @property
     def key(self) -> tuple[WorkloadKind, str, str]:
@@ -78,7 +87,26 @@ class WorkloadState:
     @property
     def held_by_slogate(self) -> bool:
         """slogate placed the current pause; only such a pause is ever lifted by slogate."""
-        return self.paused and self.annotations.get(HELD_ANNOTATION) == "true"
+        return self.paused and (self.annotations.get(HELD_ANNOTATION) == "true" or self.pause_echoed)
+
+    @property
+    def pause_echoed(self) -> bool:
+        """The pause is slogate's own, written back by Argo CD after slogate lifted it. With
+        ``RespectIgnoreDifferences`` on ``/spec/paused``, a sync applies the live value it read when
+        it began: a sync that began while slogate held the workload (the one that removes a freeze
+        from Git, say) re-pauses it after the release, under Argo CD's name and without slogate's
+        marks. Left alone, that pause would hold the workload for ever. Recognised once per
+        release (releasing it again removes the release time) and only soon after it."""
+        released = _parsed_time(self.annotations.get(RELEASED_AT_ANNOTATION))
+        return (
+            self.paused
+            and self.gitops_managed
+            and self.annotations.get(HELD_ANNOTATION) != "true"
+            and self.paused_by in GITOPS_FIELD_MANAGERS
+            and released is not None
+            and self.paused_at is not None
+            and released <= self.paused_at <= released + ECHO_WINDOW
+        )
 
     @property
     def is_rollback_target(self) -> bool:
@@ -131,6 +159,27 @@ def rollout_rolling(body: Mapping[str, Any]) -> bool:
     return bool(current and stable and current != stable and _int(status.get("updatedReplicas")) > 0)
 
 
+def _parsed_time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+
+
+def pause_writer(metadata: Mapping[str, Any]) -> tuple[str | None, datetime | None]:
+    """Who last set ``spec.paused``, and when: the newest ``managedFields`` entry that owns it."""
+    owners = [
+        (when, str(entry.get("manager", "")))
+        for entry in metadata.get("managedFields") or ()
+        if "f:paused" in ((entry.get("fieldsV1") or {}).get("f:spec") or {})
+        and (when := _parsed_time(entry.get("time"))) is not None
+    ]
+    if not owners:
+        return None, None
+    when, manager = max(owners)
+    return manager, when
+
+
 def gitops_managed(metadata: Mapping[str, Any], tracking_label: str | None) -> bool:
     """Whether Argo CD tracks the object: its tracking annotation, or, when Argo CD tracks by label,
     that label. The label is only a sign when configured: Helm sets app.kubernetes.io/instance too."""
@@ -154,6 +203,7 @@ def workload_state(
         revision = annotations.get("rollout.argoproj.io/revision")
         rolling = rollout_rolling(body)
         aborted = bool((body.get("status") or {}).get("abort"))
+    paused_by, paused_at = pause_writer(metadata)
     return WorkloadState(
         kind=kind,
         namespace=str(metadata.get("namespace", "")),
@@ -170,6 +220,8 @@ def workload_state(
         resource_version=str(metadata.get("resourceVersion", "")),
         selector_labels=dict((spec.get("selector") or {}).get("matchLabels") or {}),
         gitops_managed=gitops_managed(metadata, tracking_label),
+        paused_by=paused_by,
+        paused_at=paused_at,
     )
 
 
@@ -181,9 +233,7 @@ def is_older(version: str, than: str) -> bool:
 
 def _created_at(metadata: Mapping[str, Any]) -> datetime | None:
     stamp = metadata.get("creationTimestamp")
-    if isinstance(stamp, datetime):
-        return stamp
-    return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")) if stamp else None
+    return stamp if isinstance(stamp, datetime) else _parsed_time(stamp)
 
 
 def track(model_type: type[ModelT], body: Mapping[str, Any]) -> Tracked[ModelT]:
