@@ -15,7 +15,7 @@ from slogate.api.base import Condition, ConditionStatus, WorkloadKind
 from slogate.api.slo import ServiceLevelObjective
 from slogate.reconcile.conditions import condition, previous_conditions, readiness, validity
 from slogate.reconcile.ports import QueryResult, SloReading
-from slogate.reconcile.slos import queries_for, slo_reading, slo_status, status_changed
+from slogate.reconcile.slos import queries_for, slo_reading, slo_status, spread_heartbeat, status_changed
 from slogate.reconcile.world import Tracked, WorkloadState, track
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -426,3 +426,20 @@ def test_a_reading_without_data_has_no_numbers(
     assert reading.sli_percent is None
     assert reading.budget_remaining_percent is None
     assert all(value is None for value in reading.burn_rates.values())
+
+
+@given(st.text(min_size=1, max_size=60))
+def test_each_object_has_its_own_heartbeat_between_one_and_two_of_it(identity: str) -> None:
+    heartbeat = spread_heartbeat(timedelta(minutes=1), identity)
+    assert timedelta(minutes=1) <= heartbeat <= timedelta(minutes=2)
+    assert spread_heartbeat(timedelta(minutes=1), identity) == heartbeat
+
+
+def test_heartbeats_of_many_objects_spread_over_a_minute() -> None:
+    beats = {
+        int(
+            spread_heartbeat(timedelta(minutes=1), f"servicelevelobjectives/shop/slo-{index}").total_seconds()
+        )
+        for index in range(500)
+    }
+    assert len(beats) >= 50, "500 SLOs written in one cycle must not all be rewritten in one later cycle"

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from slogate.api.base import LabelSelector, WorkloadKind
-from slogate.domain.scope import Workload, governs, selector_matches
+from slogate.domain.scope import Workload, governs, selector_matches, selectors_disjoint
 
 LABELS = {"app": "checkout", "tier": "web"}
 
@@ -73,3 +73,124 @@ def test_tenancy(
 def test_a_missing_selector_selects_all_in_scope_and_a_selector_narrows() -> None:
     assert governs("team-a", None, None, WORKLOAD, None)
     assert not governs("team-a", LabelSelector(match_labels={"app": "x"}), None, WORKLOAD, None)
+
+
+def selector(**spec: Any) -> LabelSelector:
+    return LabelSelector.model_validate(spec)
+
+
+def expression(key: str, operator: str, *values: str) -> dict[str, Any]:
+    return {"key": key, "operator": operator, **({"values": list(values)} if values else {})}
+
+
+@pytest.mark.parametrize(
+    ("selectors", "disjoint"),
+    [
+        ((selector(matchLabels={"app": "a"}), selector(matchLabels={"app": "b"})), True),
+        ((selector(matchLabels={"app": "a"}), selector(matchLabels={"tier": "web"})), False),
+        ((selector(matchLabels={"app": "a"}), selector()), False),
+        (
+            (
+                selector(matchLabels={"app": "a"}),
+                selector(matchExpressions=[expression("app", "In", "a", "b")]),
+            ),
+            False,
+        ),
+        (
+            (
+                selector(matchLabels={"app": "c"}),
+                selector(matchExpressions=[expression("app", "In", "a", "b")]),
+            ),
+            True,
+        ),
+        (
+            (
+                selector(matchLabels={"app": "a"}),
+                selector(matchExpressions=[expression("app", "NotIn", "a")]),
+            ),
+            True,
+        ),
+        (
+            (
+                selector(matchExpressions=[expression("app", "In", "a")]),
+                selector(matchExpressions=[expression("app", "In", "b")]),
+            ),
+            True,
+        ),
+        (
+            (
+                selector(
+                    matchExpressions=[expression("app", "In", "a", "b"), expression("app", "NotIn", "a")]
+                ),
+            ),
+            False,
+        ),
+        ((selector(matchExpressions=[expression("app", "In", "a"), expression("app", "NotIn", "a")]),), True),
+        (
+            (
+                selector(matchLabels={"app": "a"}),
+                selector(matchExpressions=[expression("app", "DoesNotExist")]),
+            ),
+            True,
+        ),
+        (
+            (
+                selector(matchExpressions=[expression("app", "Exists")]),
+                selector(matchExpressions=[expression("app", "DoesNotExist")]),
+            ),
+            True,
+        ),
+        (
+            (
+                selector(matchExpressions=[expression("app", "NotIn", "a")]),
+                selector(matchExpressions=[expression("app", "DoesNotExist")]),
+            ),
+            False,
+        ),
+        ((), False),
+    ],
+    ids=[
+        "same key, other value",
+        "different keys",
+        "the empty selector",
+        "value among In",
+        "value outside In",
+        "value NotIn",
+        "In sets apart",
+        "In minus NotIn leaves one",
+        "In minus NotIn leaves none",
+        "value and DoesNotExist",
+        "Exists and DoesNotExist",
+        "NotIn and DoesNotExist (absent is fine)",
+        "no selector",
+    ],
+)
+def test_selectors_disjoint(selectors: tuple[LabelSelector, ...], disjoint: bool) -> None:
+    assert selectors_disjoint(*selectors) is disjoint
+
+
+KEYS, VALUES = st.sampled_from(["app", "tier"]), st.sampled_from(["a", "b", "c"])
+REQUIREMENTS = st.one_of(
+    st.builds(lambda key, values: expression(key, "In", *values), KEYS, st.sets(VALUES, min_size=1)),
+    st.builds(lambda key, values: expression(key, "NotIn", *values), KEYS, st.sets(VALUES, min_size=1)),
+    st.builds(lambda key: expression(key, "Exists"), KEYS),
+    st.builds(lambda key: expression(key, "DoesNotExist"), KEYS),
+)
+SELECTORS = st.builds(
+    lambda labels, expressions: selector(matchLabels=labels or None, matchExpressions=expressions or None),
+    st.dictionaries(KEYS, VALUES, max_size=2),
+    st.lists(REQUIREMENTS, max_size=3),
+)
+LABEL_SETS = [
+    {key: value for key, value in (("app", app), ("tier", tier)) if value is not None}
+    for app in ("a", "b", "c", "other", None)
+    for tier in ("a", "b", "c", "other", None)
+]
+
+
+@given(st.lists(SELECTORS, min_size=1, max_size=3))
+def test_disjoint_exactly_when_no_labels_match_them_all(selectors: list[LabelSelector]) -> None:
+    """Over every label set that can tell these selectors apart (each key absent, one of their
+    values, or another value), some matches them all exactly when they are not disjoint."""
+    shared = any(all(selector_matches(each, labels) for each in selectors) for labels in LABEL_SETS)
+    assert selectors_disjoint(*selectors) is not shared

@@ -46,6 +46,37 @@ def selector_matches(selector: LabelSelector, labels: Mapping[str, str]) -> bool
     return True
 
 
+def selectors_disjoint(*selectors: LabelSelector) -> bool:
+    """Whether no set of labels matches every one of ``selectors``. Each requirement constrains one
+    key, and label values are free strings, so the selectors overlap exactly when every key's
+    constraints can be met together: this is exact, not an approximation."""
+    allowed: dict[str, set[str]] = {}
+    forbidden: dict[str, set[str]] = {}
+    present: set[str] = set()
+    absent: set[str] = set()
+
+    def allow(key: str, values: set[str]) -> None:
+        allowed[key] = allowed[key] & values if key in allowed else set(values)
+        present.add(key)
+
+    for selector in selectors:
+        for key, value in (selector.match_labels or {}).items():
+            allow(key, {value})
+        for requirement in selector.match_expressions or ():
+            values = set(requirement.values or ())
+            if requirement.operator is SelectorOperator.IN:
+                allow(requirement.key, values)
+            elif requirement.operator is SelectorOperator.NOT_IN:
+                forbidden.setdefault(requirement.key, set()).update(values)
+            elif requirement.operator is SelectorOperator.EXISTS:
+                present.add(requirement.key)
+            else:
+                absent.add(requirement.key)
+    if present & absent:
+        return True
+    return any(not values - forbidden.get(key, set()) for key, values in allowed.items())
+
+
 def governs(
     resource_namespace: str,
     selector: LabelSelector | None,

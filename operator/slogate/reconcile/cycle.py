@@ -45,7 +45,14 @@ from slogate.reconcile.ports import (
 )
 from slogate.reconcile.reach import Reach, compute_reach
 from slogate.reconcile.releases import consumed_percent, release_started, release_window
-from slogate.reconcile.slos import SloQueries, queries_for, slo_reading, slo_status, status_changed
+from slogate.reconcile.slos import (
+    SloQueries,
+    queries_for,
+    slo_reading,
+    slo_status,
+    spread_heartbeat,
+    status_changed,
+)
 from slogate.reconcile.snapshots import freeze_state_at
 from slogate.reconcile.statuses import freeze_status, gate_status, incident_status
 from slogate.reconcile.workloads import Outcome, WorkloadReconciler
@@ -61,6 +68,8 @@ T = TypeVar("T")
 class CycleSettings:
     interval: timedelta = timedelta(seconds=10)
     status_heartbeat: timedelta = timedelta(minutes=1)
+    """An unchanged status is rewritten after this long (each object at its own point between this
+    and twice it), so a stale status shows as stale."""
     concurrency: int = 16
 
 
@@ -271,7 +280,10 @@ class EvaluationCycle:
         key = (plural, ObjectKey(tracked.namespace, tracked.name))
         published = self._published.get(key, tracked.body.get("status"))
         collection.observe({**tracked.body, "status": status}, deleted=False)
-        if not status_changed(published, status, self._settings.status_heartbeat):
+        heartbeat = spread_heartbeat(
+            self._settings.status_heartbeat, f"{plural}/{key[1].namespace}/{key[1].name}"
+        )
+        if not status_changed(published, status, heartbeat):
             return []
         patch = {**{field: None for field in published or {} if status.get(field) is None}, **status}
         self._published[key] = {field: value for field, value in status.items() if value is not None}

@@ -24,7 +24,7 @@ from slogate.api.base import ChangeType, ExemptChangeType, LabelSelector, Worklo
 from slogate.api.gate import NoDataPolicy, ReleaseGate, ReleaseGateSpec, Verdict
 from slogate.api.holdset import HeldSelector, HoldRule
 from slogate.domain.inputs import DecisionInput, FreezeSnapshot, GateSnapshot, IncidentSnapshot, SloSnapshot
-from slogate.domain.scope import Workload, governs
+from slogate.domain.scope import Workload, governs, selectors_disjoint
 from slogate.domain.verdict import DEFAULT_POLICY, Decision, decide
 from slogate.reconcile.markers import described
 from slogate.reconcile.snapshots import (
@@ -103,13 +103,16 @@ def _candidates(world: World, namespace: str, now: datetime) -> list[_Candidate]
     return found
 
 
+def _without_checks(gate: GateSnapshot) -> GateSnapshot:
+    """The gate as asked about one resource: its own extra checks are asked about once, alone."""
+    return GateSnapshot(name=gate.name, spec=gate.spec.model_copy(update={"checks": None}))
+
+
 def _decide(
     gate: GateSnapshot, resource: Resource, namespace: str, now: datetime, change: ChangeType | None
 ) -> Decision:
-    """The gate's decision about one resource alone; asked about a resource, the gate's own extra
-    checks are left out (they are asked about once, with no resource)."""
-    if resource is not None:
-        gate = GateSnapshot(name=gate.name, spec=gate.spec.model_copy(update={"checks": None}))
+    """The gate's decision about one resource alone (``gate`` as ``_without_checks`` gives it, when
+    asked about a resource)."""
     return decide(
         DecisionInput(
             workload=Workload(kind=WorkloadKind.DEPLOYMENT, namespace=namespace, name=""),
@@ -200,9 +203,14 @@ def hold_rules(
     candidates = _candidates(world, namespace, now)
     rules: list[HoldRule] = []
     for gate, selectors, unless in _governing(gates, check_values, no_data_policy, now):
+        asked = _without_checks(gate)
         for candidate in [*candidates, _Candidate(None, None, None)]:
+            # A resource whose selector no workload of the gate can match makes a rule that holds
+            # nothing: not asked at all (500 SLOs under 100 gates are 50,000 decisions otherwise).
+            if candidate.selector is not None and selectors_disjoint(*selectors, candidate.selector):
+                continue
             rule = _rule(
-                gate,
+                gate if candidate.resource is None else asked,
                 gate_selectors=selectors,
                 unless=unless,
                 candidate=candidate,
