@@ -85,14 +85,14 @@ def decision_annotations(
     }
 
 
-def hold_annotations(now: datetime, late: str | None = None) -> dict[str, str | None]:
-    """The hold the operator places itself; ``late`` says what had already rolled when admission
-    should have held the change and did not."""
+def hold_annotations(now: datetime) -> dict[str, str | None]:
+    """The hold the operator places itself. Whether it came late (admission should have held the
+    change and did not) is found after the hold and written then, in ``HELD_LATE_ANNOTATION``."""
     return {
         HELD_ANNOTATION: "true",
         HELD_SINCE_ANNOTATION: timestamp(now),
         HELD_BY_ANNOTATION: HELD_BY_OPERATOR,
-        HELD_LATE_ANNOTATION: late,
+        HELD_LATE_ANNOTATION: None,
     }
 
 

@@ -29,6 +29,7 @@ from slogate.reconcile.admission import AdmissionHolds
 from slogate.reconcile.markers import (
     ACTION_REQUIRED_ANNOTATION,
     DECISION_ANNOTATION,
+    HELD_LATE_ANNOTATION,
     HELD_TEMPLATE_ANNOTATION,
     deciding_gates,
     decision_annotations,
@@ -310,17 +311,21 @@ class WorkloadReconciler:
             # Still to hold: the pause Argo CD wrote back is slogate's hold again, marked as such.
             markers.update(hold_annotations(now))
             note = "; ".join(part for part in (note, f"{PAUSE_ECHOED}; kept as slogate's hold") if part)
-        late = await self._late(state, now) if action is Action.PAUSE else None
         recorded = action is not Action.NONE or (
             differs(state.annotations, markers) and not _untouched_and_free(state, decision)
         )
         if not recorded:
             return Outcome(ref=ref, decision=decision, action=action, recorded=False, note=note)
         try:
-            await self._write(state, ref, action, markers, now, late=late)
+            await self._write(state, ref, action, markers, now)
         except RollbackRefusedError as refused:
             action, note = Action.NONE, str(refused)
             await self._write(state, ref, action, markers, now)
+        # Held first: finding out whether admission missed this deploy lists its ReplicaSets, a
+        # round trip the hold itself must not wait for.
+        late = await self._late(state, now) if action is Action.PAUSE else None
+        if late is not None:
+            await self._write(state, ref, Action.NONE, {HELD_LATE_ANNOTATION: late}, now)
         explained = "; ".join(part for part in (late, note) if part)
         await self._report(state, decision, action, explained, now, late=late)
         return Outcome(ref=ref, decision=decision, action=action, recorded=recorded, note=note)
@@ -332,8 +337,6 @@ class WorkloadReconciler:
         action: Action,
         markers: dict[str, str | None],
         now: datetime,
-        *,
-        late: str | None = None,
     ) -> None:
         """Write the action with its markers, then apply the write to the World at once, so a
         reconcile that runs before the watch event of this write does not repeat it."""
@@ -342,7 +345,7 @@ class WorkloadReconciler:
         aborted: bool | None = None
         written: dict[str, str | None] = dict(markers)
         if action is Action.PAUSE:
-            paused, written = True, {**markers, **hold_annotations(now, late)}
+            paused, written = True, {**markers, **hold_annotations(now)}
             version = await asyncio.to_thread(self._workloads.set_paused, ref, True, written)
         elif action is Action.UNPAUSE:
             paused, written = False, {**markers, **_released(state, now)}
