@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed ## Python virtualenv with slogate and its test tools
 
 .PHONY: deps
-deps: venv binaries prometheus redis ## everything the tests need on this machine
+deps: venv binaries prometheus redis nginx ## everything the tests need on this machine
 
 .PHONY: binaries
 binaries: ## build (or reuse from $SLOGATE_CACHE) the cluster's Go binaries
@@ -29,11 +29,15 @@ binaries: ## build (or reuse from $SLOGATE_CACHE) the cluster's Go binaries
 
 .PHONY: prometheus
 prometheus: ## install Prometheus from Debian when it is missing
-	hack/install-prometheus.sh
+	hack/install-debian-package.sh prometheus prometheus
 
 .PHONY: redis
 redis: ## install Redis (for the local Argo CD) from Debian when it is missing
-	hack/install-redis.sh
+	hack/install-debian-package.sh redis-server redis-server
+
+.PHONY: nginx
+nginx: ## install nginx (a reverse proxy in front of Prometheus, in the tests) from Debian when it is missing
+	hack/install-debian-package.sh nginx nginx-light
 
 .PHONY: cluster-up
 cluster-up: binaries redis ## start the local cluster (idempotent); kubeconfig in .cluster/kubeconfig

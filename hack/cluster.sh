@@ -52,7 +52,7 @@ check_binaries() {
     argocd-repo-server argocd-application-controller redis-server redis-cli; do
     command -v "$bin" >/dev/null || missing+=("$bin")
   done
-  [[ ${#missing[@]} -eq 0 ]] || die "missing binaries: ${missing[*]}; run 'make deps' (hack/build-binaries.sh, hack/install-redis.sh) first"
+  [[ ${#missing[@]} -eq 0 ]] || die "missing binaries: ${missing[*]}; run 'make deps' (hack/build-binaries.sh, hack/install-debian-package.sh) first"
 }
 
 sign_cert() { # name subject [ext-file]

@@ -1,11 +1,16 @@
-"""The Prometheus adapter against a real Prometheus: batching, no data, bad queries, outages."""
+"""The Prometheus adapter against a real Prometheus: batching, no data, bad queries, outages, and a
+real nginx in front of it (request-line limit, credentials)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import requests
 
 from harness.cluster import free_port
 from harness.prometheus import Prometheus
+from harness.proxy import TOKEN, nginx_proxy
 from harness.waiting import wait_until
 from slogate.adapters.prometheus import (
     PrometheusQueries,
@@ -72,3 +77,36 @@ def test_an_unreachable_prometheus_raises_for_the_failure_policy() -> None:
     queries = PrometheusQueries(PrometheusSettings(url=f"http://127.0.0.1:{free_port()}", timeout_seconds=2))
     with pytest.raises(PrometheusUnavailableError, match=r"127\.0\.0\.1"):
         queries.evaluate(["vector(1)"])
+
+
+def test_a_full_batch_passes_a_reverse_proxy_with_an_8k_request_line_limit(
+    prometheus: Prometheus, tmp_path: Path
+) -> None:
+    prometheus.exporter.set_traffic("proxied", requests_per_second=100, error_ratio=0.1)
+    wait_until(lambda: prometheus.query(error_ratio("proxied")), 30, "a rate for proxied")
+    ratios = [error_ratio(f"proxied-{index}") for index in range(49)] + [error_ratio("proxied")]
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    with nginx_proxy(prometheus.url, tmp_path / "nginx") as proxied:
+        in_the_url = requests.get(
+            f"{proxied}/api/v1/query", params={"query": " or ".join(ratios)}, headers=bearer, timeout=10
+        )
+        assert in_the_url.status_code == 414, "the proxy must limit the request line, as nginx does"
+
+        results = PrometheusQueries(
+            PrometheusSettings(url=proxied, batch_size=50, headers=lambda: bearer)
+        ).evaluate(ratios)
+
+    assert results[error_ratio("proxied")].value == pytest.approx(0.1, abs=0.03)
+    assert all(results[ratio] == QueryResult() for ratio in ratios[:-1]), "no series is no data"
+    prometheus.exporter.stop_traffic("proxied")
+
+
+def test_a_refused_credential_is_an_outage_that_names_the_status(
+    prometheus: Prometheus, tmp_path: Path
+) -> None:
+    with nginx_proxy(prometheus.url, tmp_path / "nginx") as proxied:
+        queries = PrometheusQueries(
+            PrometheusSettings(url=proxied, headers=lambda: {"Authorization": "Bearer expired"})
+        )
+        with pytest.raises(PrometheusUnavailableError, match="HTTP 401"):
+            queries.evaluate(["vector(1)", "vector(2)"])
