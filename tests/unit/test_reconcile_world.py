@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from slogate.api.base import ChangeType, WorkloadKind
 from slogate.api.holdset import HELD_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
+from slogate.domain.scope import governs
 from slogate.reconcile.reach import compute_reach
 from slogate.reconcile.world import (
     POD_TEMPLATE_HASH_LABELS,
@@ -610,6 +611,71 @@ def test_the_cycle_index_answers_exactly_as_scope_does(world: World) -> None:
         assert names(found.slos) == names(world.slos_for(workload))
         assert names(found.freezes) == names(world.freezes_for(workload))
         assert names(found.incidents) == names(world.incidents_for(workload))
+
+
+small_labels = st.dictionaries(
+    st.sampled_from(["app", "tier", "team"]), st.sampled_from(["a", "b"]), max_size=3
+)
+selectors = st.one_of(
+    st.just({}),
+    st.builds(lambda labels: {"matchLabels": labels}, small_labels),
+    st.builds(
+        lambda labels, key: {
+            "matchLabels": labels,
+            "matchExpressions": [{"key": key, "operator": "Exists"}],
+        },
+        small_labels,
+        st.sampled_from(["app", "tier", "team"]),
+    ),
+)
+# Each step: (what, resource number, namespace, selector): a spec written, a status written, a deletion.
+steps = st.lists(
+    st.tuples(
+        st.sampled_from(["spec", "status", "delete"]),
+        st.integers(min_value=0, max_value=5),
+        st.sampled_from(["shop", "blog"]),
+        selectors,
+    ),
+    max_size=25,
+)
+
+
+@given(steps=steps, workload_labels=st.lists(small_labels, min_size=1, max_size=4))
+def test_the_selector_index_answers_exactly_as_scope_does(
+    steps: list[tuple[str, int, str, dict[str, Any]]], workload_labels: list[dict[str, str]]
+) -> None:
+    """gates_for and slos_for answer from a SelectorIndex, rebuilt after a spec changes; whatever the
+    sequence of writes, they must name exactly the resources ``governs`` names, in the same order."""
+    world = World(platform_namespace=PLATFORM)
+    for what, number, namespace, selector in steps:
+        gate = gate_body(f"gate-{number}", namespace, selector=selector)
+        slo = slo_body(f"slo-{number}", namespace, selector=selector)
+        for collection, body in ((world.gates, gate), (world.slos, slo)):
+            known = collection.get(namespace, body["metadata"]["name"])
+            if what == "status" and known is not None:
+                collection.observe({**known.body, "status": {"observedGeneration": 1}}, deleted=False)
+            elif what != "status":
+                collection.observe(body, deleted=what == "delete")
+        for index, labels in enumerate(workload_labels):
+            for workload_namespace in ("shop", "blog"):
+                state = world.observe_workload(
+                    DEPLOYMENT,
+                    deployment(name=f"w{index}", namespace=workload_namespace, labels=labels),
+                    False,
+                )
+                workload = world.as_workload(state)
+                assert world.gates_for(workload) == [
+                    gate
+                    for gate in world.gates.valid()
+                    if gate.model is not None
+                    and governs(gate.namespace, gate.model.spec.selector, None, workload, PLATFORM)
+                ]
+                assert world.slos_for(workload) == [
+                    slo
+                    for slo in world.slos.valid()
+                    if slo.model is not None
+                    and governs(slo.namespace, slo.model.spec.selector, None, workload, PLATFORM)
+                ]
 
 
 def test_workloads_in_reach_of(world: World) -> None:

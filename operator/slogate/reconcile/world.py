@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from slogate.api.base import CHANGE_TYPE_ANNOTATION, ChangeType, Resource, WorkloadKind
+from slogate.api.base import CHANGE_TYPE_ANNOTATION, ChangeType, LabelSelector, Resource, WorkloadKind
 from slogate.api.freeze import ChangeFreeze
 from slogate.api.gate import ReleaseGate
 from slogate.api.holdset import HELD_ANNOTATION, RELEASED_AT_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
@@ -258,20 +258,68 @@ def track(model_type: type[ModelT], body: Mapping[str, Any]) -> Tracked[ModelT]:
     )
 
 
+@dataclass(frozen=True)
+class SelectorIndex:
+    """Resources by namespace and by one label their selector requires, so what can reach one
+    workload costs the resources that carry a matching label, not every resource of the kind.
+
+    A resource whose selector requires labels is filed under the smallest (key, value) it requires;
+    one that requires none (no selector, or only ``matchExpressions``) is a candidate for every
+    workload of its namespace. Candidates are a superset of the matches: ``governs`` decides."""
+
+    unkeyed: Mapping[str, tuple[int, ...]]
+    by_label: Mapping[tuple[str, str, str], tuple[int, ...]]
+    keys: tuple[ObjectKey, ...]
+
+    @classmethod
+    def of(cls, entries: Iterable[tuple[ObjectKey, LabelSelector | None]]) -> SelectorIndex:
+        unkeyed: dict[str, list[int]] = {}
+        by_label: dict[tuple[str, str, str], list[int]] = {}
+        keys: list[ObjectKey] = []
+        for position, (key, selector) in enumerate(entries):
+            keys.append(key)
+            required = (selector.match_labels or {}) if selector is not None else {}
+            if required:
+                label, value = min(required.items())
+                by_label.setdefault((key.namespace, label, value), []).append(position)
+            else:
+                unkeyed.setdefault(key.namespace, []).append(position)
+        return cls(
+            unkeyed={namespace: tuple(found) for namespace, found in unkeyed.items()},
+            by_label={label: tuple(found) for label, found in by_label.items()},
+            keys=tuple(keys),
+        )
+
+    def candidates(self, namespace: str, labels: Mapping[str, str]) -> list[ObjectKey]:
+        """In the order the entries were given, so an answer does not depend on the index."""
+        positions = list(self.unkeyed.get(namespace, ()))
+        for label, value in labels.items():
+            positions += self.by_label.get((namespace, label, value), ())
+        return [self.keys[position] for position in sorted(positions)]
+
+
 @dataclass
 class Collection(Generic[ModelT]):
     """The tracked objects of one kind, by namespace and name."""
 
     model_type: type[ModelT]
+    selector_of: Callable[[ModelT], LabelSelector | None] | None = None
+    """The selector of a kind that reaches workloads of its own namespace only, which
+    ``candidates`` indexes; without it, every object of a namespace is a candidate there."""
     items: dict[ObjectKey, Tracked[ModelT]] = field(default_factory=dict)
+    _index: SelectorIndex | None = field(default=None, init=False, repr=False, compare=False)
 
     def observe(self, body: Mapping[str, Any], deleted: bool) -> Tracked[ModelT]:
         tracked = track(self.model_type, body)
         key = ObjectKey(tracked.namespace, tracked.name)
+        previous = self.items.get(key)
         if deleted:
             self.items.pop(key, None)
         else:
             self.items[key] = tracked
+        # A status write (the cycle's own, many per cycle) leaves every selector as it was.
+        if deleted or previous is None or previous.body.get("spec") != body.get("spec"):
+            self._index = None
         return tracked
 
     def get(self, namespace: str, name: str) -> Tracked[ModelT] | None:
@@ -279,6 +327,17 @@ class Collection(Generic[ModelT]):
 
     def valid(self) -> Iterator[Tracked[ModelT]]:
         return (tracked for tracked in self.items.values() if tracked.model is not None)
+
+    def candidates(self, namespace: str, labels: Mapping[str, str]) -> list[Tracked[ModelT]]:
+        """The valid objects of ``namespace`` whose selector can match ``labels``, as last seen."""
+        if self._index is None:
+            selector_of = self.selector_of
+            self._index = SelectorIndex.of(
+                (key, selector_of(tracked.model) if selector_of is not None else None)
+                for key, tracked in self.items.items()
+                if tracked.model is not None
+            )
+        return [self.items[key] for key in self._index.candidates(namespace, labels)]
 
     def __len__(self) -> int:
         return len(self.items)
@@ -291,8 +350,12 @@ class World:
     platform_namespace: str | None = None
     gitops_tracking_label: str | None = None
     """The label Argo CD tracks resources by, when it tracks by label instead of annotation."""
-    slos: Collection[ServiceLevelObjective] = field(default_factory=lambda: Collection(ServiceLevelObjective))
-    gates: Collection[ReleaseGate] = field(default_factory=lambda: Collection(ReleaseGate))
+    slos: Collection[ServiceLevelObjective] = field(
+        default_factory=lambda: Collection(ServiceLevelObjective, selector_of=lambda slo: slo.spec.selector)
+    )
+    gates: Collection[ReleaseGate] = field(
+        default_factory=lambda: Collection(ReleaseGate, selector_of=lambda gate: gate.spec.selector)
+    )
     freezes: Collection[ChangeFreeze] = field(default_factory=lambda: Collection(ChangeFreeze))
     incidents: Collection[Incident] = field(default_factory=lambda: Collection(Incident))
     workloads: dict[tuple[WorkloadKind, str, str], WorkloadState] = field(default_factory=dict)
@@ -356,7 +419,7 @@ class World:
     def gates_for(self, workload: Workload) -> list[Tracked[ReleaseGate]]:
         return [
             gate
-            for gate in self.gates.valid()
+            for gate in self.gates.candidates(workload.namespace, workload.labels)
             if gate.model is not None
             and governs(gate.namespace, gate.model.spec.selector, None, workload, self.platform_namespace)
         ]
@@ -364,7 +427,7 @@ class World:
     def slos_for(self, workload: Workload) -> list[Tracked[ServiceLevelObjective]]:
         return [
             slo
-            for slo in self.slos.valid()
+            for slo in self.slos.candidates(workload.namespace, workload.labels)
             if slo.model is not None
             and governs(slo.namespace, slo.model.spec.selector, None, workload, self.platform_namespace)
         ]
