@@ -8,7 +8,6 @@ is what an Argo CD user sees: the Application's sync status, conditions and reso
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from harness.gitops import (
     resource_health,
     synced_to,
 )
-from harness.kube import apply, get, list_items
+from harness.kube import apply, get, list_items, merge_patch
 from harness.manifests import canary_rollout, deployment
 from harness.observe import (
     annotations_of,
@@ -388,38 +387,15 @@ def test_the_pause_argo_cd_writes_back_after_a_release_is_released_once(
     )
     apply(cluster, freeze("migration"), namespace)
     wait_until(lambda: spec_paused(cluster, "deployment", "web", namespace), 30, "the freeze to hold web")
-    cluster.kubectl(
-        "patch",
-        "deployment",
-        "web",
-        "-n",
-        namespace,
-        "--type=merge",
-        "-p",
-        json.dumps(
-            {
-                "spec": {
-                    "template": {"spec": {"containers": [{"name": "app", "image": "registry.example/web:2"}]}}
-                }
-            }
-        ),
-    )
+    web_2 = {"containers": [{"name": "app", "image": "registry.example/web:2"}]}
+    merge_patch(cluster, "deployment", "web", namespace, {"spec": {"template": {"spec": web_2}}})
     cluster.kubectl("delete", "sgfreeze", "migration", "-n", namespace)
     wait_until(lambda: not spec_paused(cluster, "deployment", "web", namespace), 30, "slogate to release web")
     assert "slogate.dev/released-at" in annotations_of(cluster, "deployment", "web", namespace)
 
     def argocd_writes_paused() -> None:
-        cluster.kubectl(
-            "patch",
-            "deployment",
-            "web",
-            "-n",
-            namespace,
-            "--type=merge",
-            "--field-manager=argocd-controller",
-            "-p",
-            json.dumps({"spec": {"paused": True}}),
-        )
+        paused = {"spec": {"paused": True}}
+        merge_patch(cluster, "deployment", "web", namespace, paused, field_manager="argocd-controller")
 
     argocd_writes_paused()
     wait_until(

@@ -27,8 +27,18 @@ def apply(cluster: Cluster, manifest: dict[str, Any] | str, namespace: str) -> N
     cluster.kubectl("apply", "-n", namespace, "-f", "-", input=text)
 
 
-def merge_patch(cluster: Cluster, kind: str, name: str, namespace: str, patch: dict[str, Any]) -> None:
-    cluster.kubectl("patch", kind, name, "-n", namespace, "--type=merge", "-p", json.dumps(patch))
+def merge_patch(
+    cluster: Cluster,
+    kind: str,
+    name: str,
+    namespace: str,
+    patch: dict[str, Any],
+    *,
+    field_manager: str | None = None,
+) -> None:
+    """A merge patch, written as ``field_manager`` when given (to write as another controller)."""
+    manager = [f"--field-manager={field_manager}"] if field_manager else []
+    cluster.kubectl("patch", kind, name, "-n", namespace, "--type=merge", *manager, "-p", json.dumps(patch))
 
 
 def status_merge_patch(cluster: Cluster, kind: str, name: str, namespace: str, patch: dict[str, Any]) -> None:
