@@ -192,7 +192,9 @@ def build_runtime(settings: OperatorSettings) -> Runtime:
         history=history,
         telemetry=telemetry,
         clock=utc_now,
-        settings=CycleSettings(interval=settings.evaluation_interval),
+        settings=CycleSettings(
+            interval=settings.evaluation_interval, long_window_interval=settings.long_window_interval
+        ),
     )
     election = settings.leader_election
     return Runtime(

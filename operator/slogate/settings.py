@@ -104,7 +104,9 @@ class OperatorSettings:
     prometheus: PrometheusConnection
     namespaces: tuple[str, ...] = ()
     platform_namespace: str | None = None
-    evaluation_interval: timedelta = timedelta(seconds=10)
+    evaluation_interval: timedelta = timedelta(seconds=1)
+    long_window_interval: timedelta = timedelta(minutes=1)
+    """SLO windows over an hour are measured this often (from the recorded series, or raw)."""
     field_manager: str = "slogate"
     log_format: LogFormat = LogFormat.PLAIN
     metrics_port: int = 9464

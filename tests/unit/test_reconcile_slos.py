@@ -74,7 +74,11 @@ def evaluate(
     tracked: Tracked[ServiceLevelObjective] = track(ServiceLevelObjective, body or slo_body())
     return slo_status(
         tracked=tracked,
-        queries=queries_for(tracked.model) if tracked.model is not None else None,
+        queries=(
+            queries_for(tracked.namespace, tracked.name, tracked.model.spec)
+            if tracked.model is not None
+            else None
+        ),
         results=results,
         prometheus_error=prometheus_error,
         selected=selected,
@@ -89,8 +93,8 @@ def conditions_of(status: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 def test_the_queries_cover_every_window() -> None:
     tracked = track(ServiceLevelObjective, slo_body())
     assert tracked.model is not None
-    queries = queries_for(tracked.model)
-    assert [window for window, _ in queries.windows] == [
+    queries = queries_for(tracked.namespace, tracked.name, tracked.model.spec)
+    assert [window.window for window in queries.windows] == [
         timedelta(minutes=1),
         timedelta(minutes=5),
         timedelta(hours=1),

@@ -33,7 +33,8 @@ from slogate.reconcile.ports import (
     RollbackRefusedError,
     WorkloadRef,
 )
-from slogate.reconcile.workloads import Action, Outcome, WorkloadReconciler
+from slogate.reconcile.snapshots import CycleInputs
+from slogate.reconcile.workloads import NOTHING_MEASURED, Action, Outcome, WorkloadReconciler
 from slogate.reconcile.world import Collection, World, template_hash
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -262,8 +263,8 @@ class Setup:
     reconciler: WorkloadReconciler
     key: tuple[WorkloadKind, str, str]
 
-    def run(self, now: datetime = NOW) -> Outcome:
-        outcome = asyncio.run(self.reconciler.reconcile(self.key, now))
+    def run(self, now: datetime = NOW, inputs: CycleInputs = NOTHING_MEASURED) -> Outcome:
+        outcome = asyncio.run(self.reconciler.reconcile(self.key, now, inputs))
         assert outcome is not None
         return outcome
 
@@ -610,10 +611,8 @@ def test_a_prometheus_outage_holds_by_the_operator_policy() -> None:
     )
     world = setup(resources=(unmeasured, gate(maxBurnRate=4, onNoData="Proceed")))
     assert world.run().action is Action.NONE
-    world.reconciler.prometheus_outage = True
-    assert world.run().action is Action.PAUSE
-    world.reconciler.prometheus_outage = False
-    assert world.run().action is Action.UNPAUSE
+    assert world.run(inputs=CycleInputs(prometheus_outage=True)).action is Action.PAUSE
+    assert world.run(inputs=CycleInputs(prometheus_outage=False)).action is Action.UNPAUSE
 
 
 def test_a_workload_that_is_gone_gives_none() -> None:

@@ -316,7 +316,14 @@ class WindowBurnRate(StatusModel):
     error_ratio: float | None = Field(default=None, description="Bad events / all events, 0 to 1.")
     request_rate: float | None = Field(default=None, description="Requests per second, when known.")
     no_data_reason: str | None = Field(
-        default=None, description="Why the window has no burn rate (no samples, NaN, below minRequestRate)."
+        default=None,
+        description="Why the window has no burn rate: QueryFailed (Prometheus refused a query; see the "
+        "Ready condition), NoSamples, NotANumber, NoTraffic or BelowMinRequestRate.",
+    )
+    source: str | None = Field(
+        default=None,
+        description="Raw (queried from the indicator's series) or Recorded (from slogate's recording "
+        "rules); windows up to 1h are always raw.",
     )
 
 
@@ -360,6 +367,11 @@ class ServiceLevelObjectiveStatus(StatusModel):
     burn_rates: list[WindowBurnRate] = Field(default_factory=list, description="Burn rate per window.")
     alerts: list[PolicyAlert] = Field(default_factory=list, description="State of each burn-rate policy.")
     resolved_queries: list[ResolvedQuery] = Field(default_factory=list, description="The queries run.")
+    recorded_history: str | None = Field(
+        default=None,
+        description="How far back slogate's recorded series for this SLO reach (absent: none found). "
+        "Windows longer than 1h that it covers are read from them; the others from raw data.",
+    )
     selected_workloads: list[WorkloadReference] = Field(
         default_factory=list, description="The workloads the selector matched."
     )

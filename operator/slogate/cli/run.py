@@ -197,8 +197,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument(
         "--evaluation-interval",
         type=_duration,
-        default=_duration(_env("EVALUATION_INTERVAL", "10s") or "10s"),
-        help="how often every SLO is measured and every workload decided (default 10s)",
+        default=_duration(_env("EVALUATION_INTERVAL", "1s") or "1s"),
+        help="how often SLO windows up to 1h are measured and every workload decided (default 1s)",
+    )
+    run.add_argument(
+        "--long-window-interval",
+        type=_duration,
+        default=_duration(_env("LONG_WINDOW_INTERVAL", "1m") or "1m"),
+        help="how often SLO windows over 1h are measured, from recorded series or raw data "
+        "(default 1m; env SLOGATE_LONG_WINDOW_INTERVAL)",
     )
     run.add_argument(
         "--field-manager",
@@ -280,6 +287,7 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
         namespaces=tuple(args.namespace),
         platform_namespace=args.platform_namespace,
         evaluation_interval=args.evaluation_interval,
+        long_window_interval=args.long_window_interval,
         field_manager=args.field_manager,
         log_format=args.log_format,
         metrics_port=args.metrics_port,

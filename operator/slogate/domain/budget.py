@@ -18,6 +18,8 @@ from enum import StrEnum
 class NoData(StrEnum):
     """Why a window has no burn rate."""
 
+    QUERY_FAILED = "QueryFailed"
+    """Prometheus refused a query of the window (a syntax error, a limit): not measured at all."""
     NO_SAMPLES = "NoSamples"
     NOT_A_NUMBER = "NotANumber"
     NO_TRAFFIC = "NoTraffic"
@@ -31,6 +33,8 @@ class Measurement:
     window: timedelta
     error_ratio: float | None
     request_rate: float | None = None
+    failed: bool = False
+    """A query of the window was refused: what it would have said is unknown."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,9 @@ def evaluate_window(
     ratio, rate = measurement.error_ratio, measurement.request_rate
     usable_rate = rate if rate is not None and math.isfinite(rate) else None
     no_data: NoData | None = None
-    if ratio is None:
+    if measurement.failed:
+        no_data = NoData.QUERY_FAILED
+    elif ratio is None:
         no_data = NoData.NO_SAMPLES
     elif not math.isfinite(ratio):
         no_data = NoData.NOT_A_NUMBER

@@ -1,20 +1,23 @@
 """The evaluation cycle: measure every SLO, decide for every workload, report on every resource.
 
 One cycle runs on each tick of the evaluation interval, and also at the exact moment a freeze
-starts or ends, so a freeze holds on time rather than up to an interval late. A cycle gathers the
-queries of all SLOs and gates into one batched evaluation, writes SLO status (only what changed,
-plus a heartbeat), reconciles every workload (the same level-triggered function that the watch
-handlers call), then writes the status of gates, freezes and incidents. Writes run concurrently
-but bounded, so thousands of workloads do not open thousands of connections.
+starts or ends, so a freeze holds on time rather than up to an interval late. A cycle has three
+steps. Plan: every query it needs (``reconcile.measurement``), after looking up how much recorded
+history each SLO has. Measure: one batched evaluation of the queries that are due (windows up to
+an hour every cycle, longer ones once per long-window interval). Publish: SLO status (only what
+changed, plus a heartbeat), then every workload reconciled on the cycle's ``CycleInputs`` (the same
+level-triggered function that the watch handlers call), then the status of gates, freezes and
+incidents. Writes run concurrently but bounded, so thousands of workloads do not open thousands of
+connections.
 
 The reaction to a change of a resource (a new freeze, an incident raised) does not wait for the
-next tick: ``resource_changed`` reconciles the workloads it can reach at once.
+next tick: ``resource_changed`` reconciles the workloads it can reach at once, on the inputs the
+last cycle measured.
 
 With several replicas, only the one holding the leader Lease runs cycles: after ``deactivate`` a
 cycle in flight starts no further write (a replica never acts on a Lease it may have lost), and
 ``activate`` runs a full cycle at once, since the World it kept current while standing by is all
-it needs.
-"""
+it needs."""
 
 from __future__ import annotations
 
@@ -27,12 +30,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from slogate.api.base import WorkloadKind
-from slogate.api.durations import format_duration, parse_duration
+from slogate.api.durations import format_duration
 from slogate.api.incident import RecentDeployment
-from slogate.domain.inputs import ReleaseImpact
-from slogate.domain.queries import resolve_queries
 from slogate.domain.verdict import Decision
+from slogate.reconcile.measurement import (
+    AnswerCache,
+    MeasurementPlan,
+    check_queries,
+    history_queries,
+    measured_releases,
+    recorded_histories,
+    release_plans,
+    slo_plans,
+)
 from slogate.reconcile.ports import (
     DeploymentHistory,
     MetricQueries,
@@ -44,29 +54,25 @@ from slogate.reconcile.ports import (
     WorkloadRef,
 )
 from slogate.reconcile.reach import Reach, compute_reach
-from slogate.reconcile.releases import consumed_percent, release_started, release_window
-from slogate.reconcile.slos import (
-    SloQueries,
-    queries_for,
-    slo_reading,
-    slo_status,
-    spread_heartbeat,
-    status_changed,
-)
-from slogate.reconcile.snapshots import freeze_state_at
+from slogate.reconcile.slos import slo_reading, slo_status, spread_heartbeat, status_changed
+from slogate.reconcile.snapshots import WorkloadKey, freeze_state_at
 from slogate.reconcile.statuses import freeze_status, gate_status, incident_status
-from slogate.reconcile.workloads import Outcome, WorkloadReconciler
+from slogate.reconcile.workloads import NOTHING_MEASURED, Outcome, WorkloadReconciler
 from slogate.reconcile.world import Collection, ObjectKey, Tracked, World
 
 log = logging.getLogger(__name__)
 
-WorkloadKey = tuple[WorkloadKind, str, str]
 T = TypeVar("T")
+
+
+SLOW_CYCLE_LOG_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
 class CycleSettings:
-    interval: timedelta = timedelta(seconds=10)
+    interval: timedelta = timedelta(seconds=1)
+    long_window_interval: timedelta = timedelta(minutes=1)
+    """Windows over an hour are measured this often; between, their last answers stand."""
     status_heartbeat: timedelta = timedelta(minutes=1)
     """An unchanged status is rewritten after this long (each object at its own point between this
     and twice it), so a stale status shows as stale."""
@@ -79,6 +85,9 @@ class CycleReport:
     seconds: float = 0.0
     slo_count: int = 0
     queries: int = 0
+    """Queries sent this cycle."""
+    reused: int = 0
+    """Long-window answers reused from an earlier cycle."""
     prometheus_error: str | None = None
     outcomes: list[Outcome] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)
@@ -86,7 +95,10 @@ class CycleReport:
 
     def describe(self) -> str:
         phases = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in self.phases.items())
-        return f"{self.slo_count} SLOs, {self.queries} queries, {len(self.outcomes)} workloads: {phases}"
+        return (
+            f"{self.slo_count} SLOs, {self.queries} queries ({self.reused} reused), "
+            f"{len(self.outcomes)} workloads: {phases}"
+        )
 
 
 async def bounded(limit: int, jobs: Iterable[Callable[[], Awaitable[T]]]) -> list[T | BaseException]:
@@ -128,6 +140,9 @@ class EvaluationCycle:
         self._decisions: dict[WorkloadKey, Decision] = {}
         self._published: dict[tuple[str, ObjectKey], Mapping[str, Any]] = {}
         self._recent: dict[WorkloadKey, list[RecentDeployment]] = {}
+        self._inputs = NOTHING_MEASURED
+        self._answers = AnswerCache(settings.long_window_interval)
+        self._slow_logged: datetime | None = None
         self._wake = asyncio.Event()
         self.active = True
         self.last_report: CycleReport | None = None
@@ -176,18 +191,19 @@ class EvaluationCycle:
         return min(changes, default=None)
 
     async def run_once(self) -> CycleReport:
+        """Plan, measure, publish: SLO statuses, then every workload's decision, then the statuses
+        of gates, freezes and incidents."""
         now = self._clock()
         started = time.monotonic()
         report = CycleReport(started=now)
-        await self._evaluate_slos(now, report, compute_reach(self._world))
+        plan = await self._plan(now, report)
+        results = await self._measure(plan, now, report)
+        self._inputs = plan.inputs(results, report.prometheus_error is not None, self._inputs)
+        await self._publish_slos(plan, results, now, report)
         reach = compute_reach(self._world)
         mark = time.monotonic()
-        if report.prometheus_error is None:
-            await self._measure_releases(now, reach)
-        report.phases["releases"] = time.monotonic() - mark
-        mark = time.monotonic()
         if self.active:
-            await self._reconciler.refresh_holds(now)
+            await self._reconciler.refresh_holds(now, self._inputs)
         report.phases["holds"] = time.monotonic() - mark
         mark = time.monotonic()
         report.outcomes = await self._reconcile_all(now, reach)
@@ -197,76 +213,91 @@ class EvaluationCycle:
         report.phases["resource status"] = time.monotonic() - mark
         report.seconds = time.monotonic() - started
         self._telemetry.evaluation(report.seconds, report.slo_count)
-        if report.seconds > self._settings.interval.total_seconds():
-            log.warning(
-                "evaluation took %.2f s, longer than the %s interval (%s)",
-                report.seconds,
-                format_duration(self._settings.interval),
-                report.describe(),
-            )
+        self._warn_if_slow(report)
         return report
 
-    def _gate_windows(self) -> dict[str, tuple[timedelta, ...]]:
-        """Per namespace, the burnRateWindows its gates ask for: their SLOs must measure them too."""
-        windows: dict[str, set[timedelta]] = {}
-        for gate in self._world.gates.valid():
-            if gate.model is not None and gate.model.spec.burn_rate_window:
-                windows.setdefault(gate.namespace, set()).add(
-                    parse_duration(gate.model.spec.burn_rate_window)
-                )
-        return {namespace: tuple(sorted(found)) for namespace, found in windows.items()}
+    def _warn_if_slow(self, report: CycleReport) -> None:
+        """A cycle longer than the interval is logged at most once a minute: at a short interval and
+        a large scale every cycle is, and a line a cycle would drown the log."""
+        if report.seconds <= self._settings.interval.total_seconds():
+            return
+        if self._slow_logged is not None and report.started - self._slow_logged < SLOW_CYCLE_LOG_EVERY:
+            return
+        self._slow_logged = report.started
+        log.warning(
+            "evaluation took %.2f s, longer than the %s interval (%s)",
+            report.seconds,
+            format_duration(self._settings.interval),
+            report.describe(),
+        )
 
-    async def _evaluate_slos(self, now: datetime, report: CycleReport, reach: Reach) -> None:
-        gate_windows = self._gate_windows()
-        plans: list[tuple[Tracked[Any], SloQueries | None]] = [
-            (
-                tracked,
-                queries_for(tracked.model, gate_windows.get(tracked.namespace, ()))
-                if tracked.model
-                else None,
-            )
-            for tracked in list(self._world.slos.items.values())
-        ]
-        check_queries = {
-            (gate.namespace, gate.name, check.name): check.query
-            for gate in self._world.gates.valid()
-            if gate.model is not None
-            for check in gate.model.spec.checks or ()
-        }
-        wanted = [query for _, plan in plans if plan is not None for query in plan.all()]
-        wanted += list(check_queries.values())
-        results: dict[str, QueryResult] = {}
+    async def _plan(self, now: datetime, report: CycleReport) -> MeasurementPlan:
+        """Every query this cycle reads. The SLOs' recorded history comes first (measured on the
+        long cadence), since it picks the source of their long windows."""
         mark = time.monotonic()
-        if wanted:
-            try:
-                results = await asyncio.to_thread(self._queries.evaluate, wanted)
-            except PrometheusUnavailableError as error:
-                report.prometheus_error = f"Prometheus is unavailable: {error}"
-                self._telemetry.prometheus_error()
+        wanted = history_queries(self._world)
+        lookups = frozenset(wanted.values())
+        found = await self._evaluate(self._answers.due(lookups, lookups, now), report)
+        self._answers.remember(found, lookups, now)
+        histories = recorded_histories(wanted, self._answers.answers_for(lookups))
+        report.phases["history"] = time.monotonic() - mark
+        mark = time.monotonic()
+        reach = compute_reach(self._world)
+        await self._recent_deployments(measured_releases(reach))
+        plan = MeasurementPlan(
+            slos=slo_plans(self._world, histories),
+            checks=check_queries(self._world),
+            releases=release_plans(self._world, reach, self._recent, histories, now),
+        )
+        self._answers.keep_only([*plan.queries(), *lookups])
+        report.phases["plan"] = time.monotonic() - mark
+        return plan
+
+    async def _measure(
+        self, plan: MeasurementPlan, now: datetime, report: CycleReport
+    ) -> dict[str, QueryResult]:
+        """One batched evaluation of the plan's due queries; the long-window answers measured
+        within the long-window interval are reused."""
+        mark = time.monotonic()
+        wanted, long = plan.queries(), plan.long_queries()
+        due = self._answers.due(wanted, long, now)
+        fresh = await self._evaluate(due, report)
+        self._answers.remember(fresh, long, now)
         report.phases["prometheus"] = time.monotonic() - mark
+        report.slo_count, report.queries, report.reused = len(plan.slos), len(due), len(wanted) - len(due)
+        return {**self._answers.answers_for(wanted), **fresh}
+
+    async def _evaluate(self, queries: Iterable[str], report: CycleReport) -> dict[str, QueryResult]:
+        """The answers of ``queries``, or none when Prometheus is unavailable (then recorded in the
+        report, so the failure policy applies to the whole cycle)."""
+        batch = list(queries)
+        if not batch or report.prometheus_error is not None:
+            return {}
+        try:
+            return await asyncio.to_thread(self._queries.evaluate, batch)
+        except PrometheusUnavailableError as error:
+            report.prometheus_error = f"Prometheus is unavailable: {error}"
+            self._telemetry.prometheus_error()
+            return {}
+
+    async def _publish_slos(
+        self, plan: MeasurementPlan, results: Mapping[str, QueryResult], now: datetime, report: CycleReport
+    ) -> None:
         mark = time.monotonic()
-        report.slo_count, report.queries = len(plans), len(set(wanted))
-        check_values: dict[tuple[str, str], dict[str, float | None]] = {}
-        for (namespace, gate, check), query in check_queries.items():
-            result = results.get(query)
-            check_values.setdefault((namespace, gate), {})[check] = (
-                result.value if result is not None else None
-            )
-        self._reconciler.check_values = check_values
-        self._reconciler.prometheus_outage = report.prometheus_error is not None
+        reach = compute_reach(self._world)
         writes = []
         readings: list[SloReading] = []
-        for tracked, plan in plans:
+        for slo in plan.slos:
             status = slo_status(
-                tracked=tracked,
-                queries=plan,
+                tracked=slo.tracked,
+                queries=slo.queries,
                 results=results,
                 prometheus_error=report.prometheus_error,
-                selected=reach.selected_by("slo", tracked),
+                selected=reach.selected_by("slo", slo.tracked),
                 now=now,
             )
-            readings.append(slo_reading(tracked.namespace, tracked.name, status))
-            writes += self._publish("servicelevelobjectives", self._world.slos, tracked, status)
+            readings.append(slo_reading(slo.tracked.namespace, slo.tracked.name, status))
+            writes += self._publish("servicelevelobjectives", self._world.slos, slo.tracked, status)
         if self.active:
             self._telemetry.slos(readings)
         await self._run_writes(writes, "slo status")
@@ -318,7 +349,9 @@ class EvaluationCycle:
             async def run() -> Outcome | None:
                 # Checked as each workload's turn comes: a replica that lost the Lease mid-cycle
                 # starts no further write.
-                return await self._reconciler.reconcile(key, now, in_reach) if self.active else None
+                if not self.active:
+                    return None
+                return await self._reconciler.reconcile(key, now, self._inputs, in_reach)
 
             return run
 
@@ -355,7 +388,7 @@ class EvaluationCycle:
         now = self._clock()
         reach = compute_reach(self._world)
         keys = [state.key for state in self._world.workloads_in_reach_of(namespace)]
-        await self._reconciler.refresh_holds(now)
+        await self._reconciler.refresh_holds(now, self._inputs)
         outcomes = await self.reconcile(keys, now, reach)
         await self._write_resource_statuses(now, reach)
         return outcomes
@@ -394,55 +427,4 @@ class EvaluationCycle:
     def forget_history(self, key: WorkloadKey) -> None:
         """A workload's template changed: a new release, whose history and budget are not yet known."""
         self._recent.pop(key, None)
-        self._reconciler.release_impacts.pop(key, None)
-
-    async def _measure_releases(self, now: datetime, reach: Reach) -> None:
-        """The budget each current release has consumed, for gates with maxBudgetConsumedPerRelease."""
-        measured = [
-            (key, found)
-            for key, found in reach.of_workload.items()
-            if found.slos
-            and any(g.model is not None and g.model.spec.max_budget_consumed_per_release for g in found.gates)
-        ]
-        await self._recent_deployments(key for key, _ in measured)
-        plans: dict[
-            WorkloadKey, tuple[datetime, list[tuple[Tracked[Any], timedelta | None, str | None]]]
-        ] = {}
-        for key, found in measured:
-            state = self._world.workloads.get(key)
-            started = release_started(self._recent.get(key, []), state.revision if state else None)
-            if state is None or started is None:
-                continue
-            per_slo = []
-            for slo in found.slos:
-                if slo.model is None:
-                    continue
-                window = release_window(started, now, parse_duration(slo.model.spec.window))
-                query = (
-                    resolve_queries(slo.model.spec.indicator, format_duration(window)).error_ratio
-                    if window is not None
-                    else None
-                )
-                per_slo.append((slo, window, query))
-            # A release younger than the shortest measurable window is judged by burn rate alone.
-            if any(window is not None for _, window, _ in per_slo):
-                plans[key] = (started, per_slo)
-        wanted = [query for _, per_slo in plans.values() for _, _, query in per_slo if query is not None]
-        try:
-            results = await asyncio.to_thread(self._queries.evaluate, wanted) if wanted else {}
-        except PrometheusUnavailableError:
-            self._telemetry.prometheus_error()
-            return
-        impacts: dict[WorkloadKey, ReleaseImpact] = {}
-        for key, (started, per_slo) in plans.items():
-            consumed: dict[str, float | None] = {}
-            for slo, window, query in per_slo:
-                result = results.get(query) if query is not None else None
-                if slo.model is None or window is None or result is None or result.value is None:
-                    consumed[slo.name] = None
-                    continue
-                consumed[slo.name] = consumed_percent(
-                    result.value, slo.model.spec.objective, window, parse_duration(slo.model.spec.window)
-                )
-            impacts[key] = ReleaseImpact(started_at=started, budget_consumed_percent=consumed)
-        self._reconciler.release_impacts = impacts
+        self._inputs = self._inputs.without_release(key)

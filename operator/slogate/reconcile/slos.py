@@ -1,9 +1,13 @@
 """One evaluation of every SLO: which queries to run, and the status each SLO gets from the answers.
 
-The queries of all SLOs are gathered first so the Prometheus port can share identical ones and
-batch the rest; each SLO's status is then built from the answers with the pure budget maths. A
-query that fails, or Prometheus being down, is no data for that window (never zero errors), and the
-status says so in its Ready condition; what a gate does with no data is the gate's onNoData policy.
+Windows up to an hour are read from raw data every cycle; longer ones from the SLO's recorded series
+when their history covers the window, else from raw data aggregated before the range
+(``domain.recording``), and each window's source is reported in the status with the recorded history
+found. The queries of all SLOs are gathered first so the Prometheus port can share identical ones
+and batch the rest; each SLO's status is then built from the answers with the pure budget maths. A
+query that fails, or Prometheus being down, is no data for that window (never zero errors): a
+refused query is marked QueryFailed in the window and in the Ready condition, with Prometheus'
+own error text; what a gate does with no data is the gate's onNoData policy.
 """
 
 from __future__ import annotations
@@ -13,21 +17,31 @@ import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
-from slogate.api.base import WorkloadReference
-from slogate.api.durations import format_duration
+from slogate.api.base import Condition, WorkloadReference
+from slogate.api.durations import format_duration, parse_duration
 from slogate.api.slo import (
+    Indicator,
     PolicyAlert,
     ResolvedQuery,
     ServiceLevelObjective,
+    ServiceLevelObjectiveSpec,
     ServiceLevelObjectiveStatus,
     SloState,
     WindowBurnRate,
 )
-from slogate.domain.alerts import assess_slo, windows_to_measure
+from slogate.domain.alerts import SloAssessment, assess_slo, windows_to_measure
 from slogate.domain.budget import Measurement
 from slogate.domain.queries import ResolvedQueries, resolve_queries
+from slogate.domain.recording import (
+    covers,
+    history_query,
+    is_long_window,
+    recorded_queries,
+    subquery_queries,
+)
 from slogate.reconcile.conditions import as_merge_patch, previous_conditions, readiness, validity
 from slogate.reconcile.ports import QueryResult, SloReading
 from slogate.reconcile.world import Tracked, WorkloadState
@@ -35,27 +49,82 @@ from slogate.reconcile.world import Tracked, WorkloadState
 DECIMALS = 4
 
 
+class WindowSource(StrEnum):
+    """Where a window's measurement comes from, as reported in the SLO's status."""
+
+    RAW = "Raw"
+    RECORDED = "Recorded"
+
+
+@dataclass(frozen=True)
+class WindowQueries:
+    window: timedelta
+    queries: ResolvedQueries
+    source: WindowSource
+
+    @property
+    def long(self) -> bool:
+        """Measured on the long-window cadence, not every cycle."""
+        return is_long_window(self.window)
+
+
 @dataclass(frozen=True)
 class SloQueries:
-    """The queries one SLO needs this cycle, per window."""
+    """The queries one SLO needs, per window, and the recorded history they were chosen on."""
 
-    windows: tuple[tuple[timedelta, ResolvedQueries], ...]
+    windows: tuple[WindowQueries, ...]
+    recorded_history: timedelta | None = None
+    """How far back the SLO's recorded series reach; None when none were found."""
 
     def all(self) -> Iterable[str]:
-        for _, queries in self.windows:
-            yield queries.error_ratio
-            if queries.request_rate is not None:
-                yield queries.request_rate
+        for window in self.windows:
+            yield window.queries.error_ratio
+            if window.queries.request_rate is not None:
+                yield window.queries.request_rate
+
+    def long(self) -> Iterable[str]:
+        for window in self.windows:
+            if window.long:
+                yield window.queries.error_ratio
+                if window.queries.request_rate is not None:
+                    yield window.queries.request_rate
 
 
-def queries_for(model: ServiceLevelObjective, extra_windows: tuple[timedelta, ...] = ()) -> SloQueries:
-    spec = model.spec
-    return SloQueries(
-        windows=tuple(
-            (window, resolve_queries(spec.indicator, format_duration(window)))
-            for window in windows_to_measure(spec, extra_windows)
+def long_window_queries(
+    namespace: str, name: str, indicator: Indicator, window: timedelta, recorded_history: timedelta | None
+) -> WindowQueries:
+    """A long window from the recorded series when their history covers it, else from raw data
+    aggregated before the range."""
+    if recorded_history is not None and covers(recorded_history, window):
+        return WindowQueries(
+            window, recorded_queries(namespace, name, indicator, window), WindowSource.RECORDED
         )
+    return WindowQueries(window, subquery_queries(indicator, window), WindowSource.RAW)
+
+
+def queries_for(
+    namespace: str,
+    name: str,
+    spec: ServiceLevelObjectiveSpec,
+    extra_windows: tuple[timedelta, ...] = (),
+    recorded_history: timedelta | None = None,
+) -> SloQueries:
+    """The SLO's queries: windows up to an hour raw, longer ones by ``long_window_queries``."""
+    windows = tuple(
+        long_window_queries(namespace, name, spec.indicator, window, recorded_history)
+        if is_long_window(window)
+        else WindowQueries(window, resolve_queries(spec.indicator, format_duration(window)), WindowSource.RAW)
+        for window in windows_to_measure(spec, extra_windows)
     )
+    return SloQueries(windows=windows, recorded_history=recorded_history)
+
+
+def history_query_for(namespace: str, name: str, spec: ServiceLevelObjectiveSpec) -> str | None:
+    """The query that finds how much recorded history the SLO has, when it has long windows."""
+    window = parse_duration(spec.window)
+    if not is_long_window(window):
+        return None
+    return history_query(namespace, name, spec.indicator, window)
 
 
 def _rounded(value: float | None) -> float | None:
@@ -72,6 +141,105 @@ def _query_problems(queries: SloQueries, results: Mapping[str, QueryResult]) -> 
     )
 
 
+def _invalid_status(tracked: Tracked[ServiceLevelObjective], now: datetime) -> dict[str, Any]:
+    previous = previous_conditions(tracked.body)
+    invalid = ServiceLevelObjectiveStatus(
+        observed_generation=tracked.generation,
+        state=SloState.INVALID,
+        last_evaluation_time=now,
+        conditions=[
+            validity(problems=tracked.problems, now=now, generation=tracked.generation, previous=previous),
+            readiness(
+                ready=False,
+                reason="InvalidSpec",
+                message="not evaluated: the spec is invalid",
+                now=now,
+                generation=tracked.generation,
+                previous=previous,
+            ),
+        ],
+    )
+    return as_merge_patch(
+        invalid.model_dump(by_alias=True, mode="json", exclude_none=True), tracked.body.get("status")
+    )
+
+
+def _measurements(
+    queries: SloQueries, results: Mapping[str, QueryResult], prometheus_error: str | None
+) -> tuple[Measurement, ...]:
+    """Each window's answers; a window with a query Prometheus refused is marked failed, so its
+    status says so rather than reading as no samples."""
+
+    def answer(query: str | None) -> QueryResult:
+        if query is None or prometheus_error is not None:
+            return QueryResult()
+        return results.get(query) or QueryResult()
+
+    measurements = []
+    for window in queries.windows:
+        ratio = answer(window.queries.error_ratio)
+        rate = answer(window.queries.request_rate)
+        measurements.append(
+            Measurement(
+                window=window.window,
+                error_ratio=ratio.value,
+                request_rate=rate.value,
+                failed=bool(ratio.error or rate.error),
+            )
+        )
+    return tuple(measurements)
+
+
+def _readiness(
+    tracked: Tracked[ServiceLevelObjective], problems: list[str], prometheus_error: str | None, now: datetime
+) -> Condition:
+    if prometheus_error is not None:
+        reason, message = "PrometheusUnavailable", prometheus_error
+    elif problems:
+        reason, message = "QueryFailed", "; ".join(problems)
+    else:
+        reason, message = "Evaluated", ""
+    return readiness(
+        ready=reason == "Evaluated",
+        reason=reason,
+        message=message,
+        now=now,
+        generation=tracked.generation,
+        previous=previous_conditions(tracked.body),
+    )
+
+
+def _window_burn_rates(assessment: SloAssessment, queries: SloQueries) -> list[WindowBurnRate]:
+    sources = {window.window: window.source for window in queries.windows}
+    return [
+        WindowBurnRate(
+            window=format_duration(burn.window),
+            burn_rate=_rounded(burn.burn_rate),
+            error_ratio=_rounded(burn.error_ratio),
+            request_rate=_rounded(burn.request_rate),
+            no_data_reason=burn.no_data.value if burn.no_data is not None else None,
+            source=sources[burn.window].value,
+        )
+        for burn in assessment.windows
+    ]
+
+
+def _policy_alerts(assessment: SloAssessment) -> list[PolicyAlert]:
+    return [
+        PolicyAlert(
+            name=evaluation.policy.name,
+            severity=evaluation.policy.severity,
+            firing=evaluation.firing,
+            burn_rate_threshold=evaluation.policy.burn_rate,
+            long_window=evaluation.policy.long_window,
+            short_window=evaluation.policy.short_window,
+            long_window_burn_rate=_rounded(evaluation.long.burn_rate) if evaluation.long else None,
+            short_window_burn_rate=_rounded(evaluation.short.burn_rate) if evaluation.short else None,
+        )
+        for evaluation in assessment.policies
+    ]
+
+
 def slo_status(
     *,
     tracked: Tracked[ServiceLevelObjective],
@@ -82,118 +250,45 @@ def slo_status(
     now: datetime,
 ) -> dict[str, Any]:
     """The status an SLO gets from this cycle's answers, ready to be written as a merge patch."""
-    previous = previous_conditions(tracked.body)
-    workloads = [WorkloadReference(kind=state.kind, name=state.name) for state in selected]
     if tracked.model is None or queries is None:
-        invalid = ServiceLevelObjectiveStatus(
-            observed_generation=tracked.generation,
-            state=SloState.INVALID,
-            last_evaluation_time=now,
-            conditions=[
-                validity(
-                    problems=tracked.problems, now=now, generation=tracked.generation, previous=previous
-                ),
-                readiness(
-                    ready=False,
-                    reason="InvalidSpec",
-                    message="not evaluated: the spec is invalid",
-                    now=now,
-                    generation=tracked.generation,
-                    previous=previous,
-                ),
-            ],
-        )
-        return as_merge_patch(
-            invalid.model_dump(by_alias=True, mode="json", exclude_none=True), tracked.body.get("status")
-        )
-
-    spec = tracked.model.spec
-
-    def value(query: str | None) -> float | None:
-        if query is None or prometheus_error is not None:
-            return None
-        result = results.get(query)
-        return result.value if result is not None else None
-
-    measurements = tuple(
-        Measurement(
-            window=window, error_ratio=value(resolved.error_ratio), request_rate=value(resolved.request_rate)
-        )
-        for window, resolved in queries.windows
-    )
-    assessment = assess_slo(spec, measurements)
-    problems = _query_problems(queries, results)
-    if prometheus_error is not None:
-        ready = readiness(
-            ready=False,
-            reason="PrometheusUnavailable",
-            message=prometheus_error,
-            now=now,
-            generation=tracked.generation,
-            previous=previous,
-        )
-    elif problems:
-        ready = readiness(
-            ready=False,
-            reason="QueryFailed",
-            message="; ".join(problems),
-            now=now,
-            generation=tracked.generation,
-            previous=previous,
-        )
-    else:
-        ready = readiness(
-            ready=True,
-            reason="Evaluated",
-            message="",
-            now=now,
-            generation=tracked.generation,
-            previous=previous,
-        )
+        return _invalid_status(tracked, now)
+    assessment = assess_slo(tracked.model.spec, _measurements(queries, results, prometheus_error))
+    previous = previous_conditions(tracked.body)
     status = ServiceLevelObjectiveStatus(
         observed_generation=tracked.generation,
         state=assessment.state,
         sli=_rounded(assessment.sli_percent),
         error_budget_remaining_percent=_rounded(assessment.budget_remaining_percent),
         burn_rate=_rounded(assessment.current_burn_rate),
-        burn_rates=[
-            WindowBurnRate(
-                window=format_duration(burn.window),
-                burn_rate=_rounded(burn.burn_rate),
-                error_ratio=_rounded(burn.error_ratio),
-                request_rate=_rounded(burn.request_rate),
-                no_data_reason=burn.no_data.value if burn.no_data is not None else None,
-            )
-            for burn in assessment.windows
-        ],
-        alerts=[
-            PolicyAlert(
-                name=evaluation.policy.name,
-                severity=evaluation.policy.severity,
-                firing=evaluation.firing,
-                burn_rate_threshold=evaluation.policy.burn_rate,
-                long_window=evaluation.policy.long_window,
-                short_window=evaluation.policy.short_window,
-                long_window_burn_rate=_rounded(evaluation.long.burn_rate) if evaluation.long else None,
-                short_window_burn_rate=_rounded(evaluation.short.burn_rate) if evaluation.short else None,
-            )
-            for evaluation in assessment.policies
-        ],
+        burn_rates=_window_burn_rates(assessment, queries),
+        alerts=_policy_alerts(assessment),
         resolved_queries=[
             ResolvedQuery(
-                window=format_duration(window),
-                error_ratio=resolved.error_ratio,
-                request_rate=resolved.request_rate,
+                window=format_duration(window.window),
+                error_ratio=window.queries.error_ratio,
+                request_rate=window.queries.request_rate,
             )
-            for window, resolved in queries.windows
+            for window in queries.windows
         ],
-        selected_workloads=workloads,
+        recorded_history=(
+            format_duration(_whole_minutes(queries.recorded_history))
+            if queries.recorded_history is not None
+            else None
+        ),
+        selected_workloads=[WorkloadReference(kind=state.kind, name=state.name) for state in selected],
         last_evaluation_time=now,
-        conditions=[validity(problems=(), now=now, generation=tracked.generation, previous=previous), ready],
+        conditions=[
+            validity(problems=(), now=now, generation=tracked.generation, previous=previous),
+            _readiness(tracked, _query_problems(queries, results), prometheus_error, now),
+        ],
     )
     return as_merge_patch(
         status.model_dump(by_alias=True, mode="json", exclude_none=True), tracked.body.get("status")
     )
+
+
+def _whole_minutes(value: timedelta) -> timedelta:
+    return timedelta(minutes=value // timedelta(minutes=1))
 
 
 def slo_reading(namespace: str, name: str, status: Mapping[str, Any]) -> SloReading:

@@ -8,8 +8,10 @@ the workload) is the World's answer; this module only converts.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from slogate.api.base import WorkloadKind
 from slogate.api.durations import parse_duration
 from slogate.api.freeze import ChangeFreeze
 from slogate.api.gate import NoDataPolicy, ReleaseGate
@@ -30,6 +32,29 @@ from slogate.reconcile.world import Tracked, WorkloadState, World
 
 CheckValues = Mapping[tuple[str, str], Mapping[str, float | None]]
 """Extra-check values of each gate, by (namespace, gate name), then check name."""
+
+WorkloadKey = tuple[WorkloadKind, str, str]
+
+
+@dataclass(frozen=True)
+class CycleInputs:
+    """What the last evaluation cycle measured besides SLO status, handed whole to every decision
+    until the next cycle replaces it: one value, so no decision sees half of one cycle's inputs and
+    half of another's."""
+
+    check_values: CheckValues = field(default_factory=dict)
+    prometheus_outage: bool = False
+    """Prometheus could not be reached: every gate treats missing data by the operator's outage
+    policy instead of its own onNoData."""
+    release_impacts: Mapping[WorkloadKey, ReleaseImpact] = field(default_factory=dict)
+    """Budget consumed by each workload's current release."""
+
+    def without_release(self, key: WorkloadKey) -> CycleInputs:
+        """The same inputs once ``key``'s template changed: its release is new, not yet measured."""
+        if key not in self.release_impacts:
+            return self
+        impacts = {other: impact for other, impact in self.release_impacts.items() if other != key}
+        return replace(self, release_impacts=impacts)
 
 
 def slo_snapshot(tracked: Tracked[ServiceLevelObjective]) -> SloSnapshot | None:

@@ -23,7 +23,6 @@ from enum import StrEnum
 from slogate.api.base import WorkloadKind
 from slogate.api.gate import CheckKind, NoDataPolicy, Verdict
 from slogate.api.holdset import HELD_BY_ADMISSION, HELD_BY_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
-from slogate.domain.inputs import ReleaseImpact
 from slogate.domain.verdict import Decision, decide
 from slogate.reconcile.admission import AdmissionHolds
 from slogate.reconcile.markers import (
@@ -53,10 +52,13 @@ from slogate.reconcile.ports import (
     WorkloadWriter,
 )
 from slogate.reconcile.reach import InReach, reach_of_one
-from slogate.reconcile.snapshots import CheckValues, decision_input
+from slogate.reconcile.snapshots import CycleInputs, decision_input
 from slogate.reconcile.world import WorkloadState, World
 
 log = logging.getLogger(__name__)
+
+NOTHING_MEASURED = CycleInputs()
+"""The inputs before any cycle has measured: no check values, no release impacts."""
 
 API_VERSIONS = {WorkloadKind.DEPLOYMENT: "apps/v1", WorkloadKind.ROLLOUT: "argoproj.io/v1alpha1"}
 
@@ -249,51 +251,49 @@ class WorkloadReconciler:
         self._sinks = tuple(sinks)
         self._outage_policy = outage_policy
         self._locks: dict[tuple[WorkloadKind, str, str], asyncio.Lock] = {}
-        self.check_values: CheckValues = {}
-        self.release_impacts: dict[tuple[WorkloadKind, str, str], ReleaseImpact] = {}
-        """Budget consumed by each workload's current release, measured by the evaluation cycle."""
-        self.prometheus_outage = False
-        """Set by the evaluation cycle while Prometheus cannot be reached: every gate then treats
-        missing data by the operator's outage policy instead of its own onNoData."""
 
-    @property
-    def _no_data_policy(self) -> NoDataPolicy | None:
-        return self._outage_policy if self.prometheus_outage else None
+    def _no_data_policy(self, inputs: CycleInputs) -> NoDataPolicy | None:
+        return self._outage_policy if inputs.prometheus_outage else None
 
-    async def refresh_holds(self, now: datetime) -> None:
+    async def refresh_holds(self, now: datetime, inputs: CycleInputs) -> None:
         """Publish the holds admission applies, from the same inputs the decisions use."""
         if self._admission is not None:
-            await self._admission.refresh(now, self.check_values, self._no_data_policy)
+            await self._admission.refresh(now, inputs.check_values, self._no_data_policy(inputs))
 
-    def decide(self, state: WorkloadState, reach: InReach, now: datetime) -> Decision:
-        policy = self._no_data_policy
+    def decide(self, state: WorkloadState, reach: InReach, now: datetime, inputs: CycleInputs) -> Decision:
         return decide(
             decision_input(
                 world=self._world,
                 state=state,
                 reach=reach,
-                check_values=self.check_values,
+                check_values=inputs.check_values,
                 now=now,
-                no_data_policy=policy,
-                release=self.release_impacts.get(state.key),
+                no_data_policy=self._no_data_policy(inputs),
+                release=inputs.release_impacts.get(state.key),
             )
         )
 
     async def reconcile(
-        self, key: tuple[WorkloadKind, str, str], now: datetime, reach: InReach | None = None
+        self,
+        key: tuple[WorkloadKind, str, str],
+        now: datetime,
+        inputs: CycleInputs = NOTHING_MEASURED,
+        reach: InReach | None = None,
     ) -> Outcome | None:
-        """Bring one workload in line with its decision at ``now``; None when it is gone.
-        ``reach`` comes from the cycle's index; a lone reconcile looks it up itself."""
+        """Bring one workload in line with its decision at ``now`` on the cycle's ``inputs``; None
+        when it is gone. ``reach`` comes from the cycle's index; a lone reconcile looks it up."""
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             state = self._world.workloads.get(key)
             if state is None:
                 self._locks.pop(key, None)
                 return None
-            return await self._enforce(state, reach or reach_of_one(self._world, state), now)
+            return await self._enforce(state, reach or reach_of_one(self._world, state), now, inputs)
 
-    async def _enforce(self, state: WorkloadState, reach: InReach, now: datetime) -> Outcome:
-        decision = self.decide(state, reach, now)
+    async def _enforce(
+        self, state: WorkloadState, reach: InReach, now: datetime, inputs: CycleInputs
+    ) -> Outcome:
+        decision = self.decide(state, reach, now, inputs)
         intended = plan(state, decision)
         ref = WorkloadRef(state.kind, state.namespace, state.name)
         slo_states = {
