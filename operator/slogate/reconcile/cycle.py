@@ -55,7 +55,7 @@ from slogate.reconcile.ports import (
 )
 from slogate.reconcile.reach import Reach, compute_reach
 from slogate.reconcile.slos import slo_reading, slo_status, spread_heartbeat, status_changed
-from slogate.reconcile.snapshots import WorkloadKey, freeze_state_at
+from slogate.reconcile.snapshots import CycleInputs, WorkloadKey, freeze_state_at
 from slogate.reconcile.statuses import freeze_status, gate_status, incident_status
 from slogate.reconcile.workloads import NOTHING_MEASURED, Outcome, WorkloadReconciler
 from slogate.reconcile.world import Collection, ObjectKey, Tracked, World
@@ -177,6 +177,11 @@ class EvaluationCycle:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    @property
+    def inputs(self) -> CycleInputs:
+        """What the last cycle measured, as the decisions see it."""
+        return self._inputs
 
     def wake(self) -> None:
         """Run the next cycle now (e.g. after an SLO's spec changed)."""

@@ -1,0 +1,372 @@
+"""The evaluation cycle with fakes at its ports: what it asks Prometheus, when, and what it writes.
+
+Prometheus is a scripted fake of the MetricQueries port that answers by query text and records
+every batch it was sent; the API server is a fake StatusWriter and WorkloadWriter. The World, the
+planning, the SLO maths and the reconciler are the real ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from slogate.api.base import WorkloadKind
+from slogate.api.incident import RecentDeployment
+from slogate.reconcile.cycle import CycleSettings, EvaluationCycle
+from slogate.reconcile.ports import (
+    Annotations,
+    EventType,
+    InvolvedObject,
+    PrometheusUnavailableError,
+    QueryResult,
+    RollbackOutcome,
+    SloReading,
+    WorkloadRef,
+)
+from slogate.reconcile.workloads import Action, WorkloadReconciler
+from slogate.reconcile.world import World
+
+NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+APP = {"app.kubernetes.io/name": "checkout"}
+ERRORS = 'sum(rate(http_requests_total{job="checkout",code=~"5.."}[$window]))'
+TOTAL = 'sum(rate(http_requests_total{job="checkout"}[$window]))'
+Answer = Callable[[str], QueryResult]
+
+
+@dataclass
+class ScriptedPrometheus:
+    """Answers each query with ``answer(query)``; raises while ``down``."""
+
+    answer: Answer
+    down: bool = False
+    batches: list[list[str]] = field(default_factory=list)
+
+    def evaluate(self, queries: Iterable[str]) -> dict[str, QueryResult]:
+        batch = list(queries)
+        self.batches.append(batch)
+        if self.down:
+            raise PrometheusUnavailableError("connection refused")
+        return {query: self.answer(query) for query in batch}
+
+    @property
+    def sent(self) -> list[str]:
+        return [query for batch in self.batches for query in batch]
+
+
+@dataclass
+class Statuses:
+    patches: list[tuple[str, str, Mapping[str, Any]]] = field(default_factory=list)
+
+    def patch_status(self, plural: str, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+        self.patches.append((plural, name, status))
+
+
+@dataclass
+class Workloads:
+    paused: list[bool] = field(default_factory=list)
+
+    def set_paused(self, ref: WorkloadRef, paused: bool, annotations: Annotations) -> str:
+        self.paused.append(paused)
+        return str(len(self.paused))
+
+    def annotate(self, ref: WorkloadRef, annotations: Annotations) -> str:
+        return "1"
+
+    def abort_rollout(self, ref: WorkloadRef, annotations: Annotations) -> str:
+        return "1"
+
+    def roll_back_deployment(
+        self, ref: WorkloadRef, annotations: Annotations, lift_own_hold: bool, record_target_as: str
+    ) -> RollbackOutcome:
+        raise AssertionError("no rollback in these tests")
+
+
+class Events:
+    def post(
+        self,
+        regarding: InvolvedObject,
+        *,
+        event_type: EventType,
+        reason: str,
+        action: str,
+        message: str,
+        now: datetime,
+    ) -> None:
+        return None
+
+
+@dataclass
+class History:
+    deployments: list[RecentDeployment] = field(default_factory=list)
+
+    def recent_deployments(
+        self, ref: WorkloadRef, uid: str, selector: Mapping[str, str], limit: int = 3
+    ) -> list[RecentDeployment]:
+        return self.deployments
+
+
+class Telemetry:
+    def decision(self, workload_kind: str, action: str, reason: str) -> None:
+        return None
+
+    def evaluation(self, seconds: float, slo_count: int) -> None:
+        return None
+
+    def prometheus_error(self) -> None:
+        return None
+
+    def reconcile_error(self, what: str) -> None:
+        return None
+
+    def held_late(self, workload_kind: str, namespace: str, pods: int) -> None:
+        return None
+
+    def slos(self, readings: Iterable[SloReading]) -> None:
+        return None
+
+
+def resource(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "slogate.dev/v1alpha1",
+        "kind": kind,
+        "metadata": {
+            "name": name,
+            "namespace": "shop",
+            "uid": f"uid-{name}",
+            "generation": 1,
+            "creationTimestamp": "2026-11-01T00:00:00Z",
+        },
+        "spec": spec,
+    }
+
+
+def slo_30d(**spec: Any) -> dict[str, Any]:
+    return resource(
+        "ServiceLevelObjective",
+        "checkout",
+        {
+            "objective": 99.9,
+            "window": "30d",
+            "selector": {"matchLabels": APP},
+            "indicator": {"ratio": {"errors": ERRORS, "total": TOTAL}},
+            **spec,
+        },
+    )
+
+
+def deployment() -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": "checkout",
+            "namespace": "shop",
+            "uid": "uid-checkout",
+            "resourceVersion": "1",
+            "generation": 1,
+            "labels": dict(APP),
+            "annotations": {"deployment.kubernetes.io/revision": "2"},
+        },
+        "spec": {
+            "replicas": 3,
+            "template": {
+                "metadata": {"labels": dict(APP)},
+                "spec": {"containers": [{"name": "app", "image": "shop/checkout:2"}]},
+            },
+        },
+        "status": {"observedGeneration": 1, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 3},
+    }
+
+
+@dataclass
+class Harness:
+    cycle: EvaluationCycle
+    prometheus: ScriptedPrometheus
+    statuses: Statuses
+    workloads: Workloads
+    clock: list[datetime]
+
+    def run(self, at: datetime = NOW) -> None:
+        self.clock[0] = at
+        asyncio.run(self.cycle.run_once())
+
+    def slo_status(self) -> Mapping[str, Any]:
+        return next(
+            status
+            for plural, _, status in reversed(self.statuses.patches)
+            if plural == "servicelevelobjectives"
+        )
+
+
+def harness(answer: Answer, *resources: dict[str, Any], history: History | None = None) -> Harness:
+    world = World(platform_namespace="slogate-system")
+    collections = {
+        "ServiceLevelObjective": world.slos,
+        "ReleaseGate": world.gates,
+        "ChangeFreeze": world.freezes,
+        "Incident": world.incidents,
+    }
+    for body in resources:
+        tracked = collections[body["kind"]].observe(body, deleted=False)
+        assert tracked.model is not None, tracked.problems
+    world.observe_workload(WorkloadKind.DEPLOYMENT, deployment(), deleted=False)
+    prometheus, statuses, workloads = ScriptedPrometheus(answer), Statuses(), Workloads()
+    clock = [NOW]
+    cycle = EvaluationCycle(
+        world=world,
+        reconciler=WorkloadReconciler(world, workloads, Events()),
+        queries=prometheus,
+        statuses=statuses,
+        history=history or History(),
+        telemetry=Telemetry(),
+        clock=lambda: clock[0],
+        settings=CycleSettings(status_heartbeat=timedelta(0)),
+    )
+    return Harness(cycle, prometheus, statuses, workloads, clock)
+
+
+def steady(ratio: float, history_samples: float | None = None) -> Answer:
+    """A service at ``ratio`` errors, 50 requests a second, with recorded history of this many
+    samples (None: no recorded series)."""
+
+    def answer(query: str) -> QueryResult:
+        if query.startswith("count_over_time("):
+            return QueryResult(value=history_samples)
+        if query.startswith(('sum(rate(http_requests_total{job="checkout"}[', "avg_over_time(")):
+            return QueryResult(value=50.0)
+        return QueryResult(value=ratio)
+
+    return answer
+
+
+def sources(status: Mapping[str, Any]) -> dict[str, str]:
+    return {entry["window"]: entry["source"] for entry in status["burnRates"]}
+
+
+def test_long_windows_come_from_recorded_series_that_cover_them() -> None:
+    run = harness(steady(0.0001, history_samples=30 * 24 * 60), slo_30d())
+    run.run()
+    status = run.slo_status()
+    assert sources(status) == {
+        "5m": "Raw",
+        "30m": "Raw",
+        "1h": "Raw",
+        "6h": "Recorded",
+        "3d": "Recorded",
+        "30d": "Recorded",
+    }
+    assert status["recordedHistory"] == "30d"
+    recorded = [query for query in run.prometheus.sent if "slogate:slo_errors:rate5m" in query]
+    assert len(recorded) == 3
+    assert status["errorBudgetRemainingPercent"] == pytest.approx(90.0)
+
+
+def test_without_recorded_series_long_windows_are_raw_subqueries() -> None:
+    run = harness(steady(0.0001), slo_30d())
+    run.run()
+    status = run.slo_status()
+    assert set(sources(status).values()) == {"Raw"}
+    assert "recordedHistory" not in status
+    long_queries = [q for q in run.prometheus.sent if "[30d:5m]" in q]
+    assert long_queries, "the 30d window is aggregated before the range"
+    assert not [q for q in run.prometheus.sent if "[30d])" in q and "rate(" in q.split("[30d]")[0][-40:]]
+
+
+def test_history_shorter_than_a_window_reads_only_the_windows_it_covers() -> None:
+    run = harness(steady(0.0001, history_samples=2 * 24 * 60), slo_30d())
+    run.run()
+    assert sources(run.slo_status())["6h"] == "Recorded"
+    assert sources(run.slo_status())["3d"] == "Raw"
+    assert sources(run.slo_status())["30d"] == "Raw"
+    assert run.slo_status()["recordedHistory"] == "2d"
+
+
+def test_long_windows_are_measured_once_per_long_window_interval() -> None:
+    run = harness(steady(0.0001, history_samples=30 * 24 * 60), slo_30d())
+    run.run(NOW)
+    first = set(run.prometheus.sent)
+    run.prometheus.batches.clear()
+    run.run(NOW + timedelta(seconds=1))
+    second = set(run.prometheus.sent)
+    assert second < first
+    assert not [query for query in second if "slogate:" in query or "[6h" in query or "[30d" in query]
+    assert run.slo_status()["errorBudgetRemainingPercent"] == pytest.approx(90.0), "reused answer"
+    run.prometheus.batches.clear()
+    run.run(NOW + timedelta(minutes=1))
+    assert set(run.prometheus.sent) == first
+
+
+def test_a_refused_query_is_reported_as_failed_never_as_no_samples() -> None:
+    def answer(query: str) -> QueryResult:
+        if "[1h]" in query:
+            return QueryResult(
+                error="Prometheus rejected the query: query processing would load too many samples"
+            )
+        return steady(0.0001)(query)
+
+    run = harness(answer, slo_30d())
+    run.run()
+    status = run.slo_status()
+    windows = {entry["window"]: entry for entry in status["burnRates"]}
+    assert windows["1h"]["noDataReason"] == "QueryFailed"
+    assert windows["5m"].get("noDataReason") is None
+    ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "False"
+    assert ready["reason"] == "QueryFailed"
+    assert "too many samples" in ready["message"]
+
+
+def test_a_gate_check_above_its_limit_holds_through_the_cycle_inputs() -> None:
+    check = "sum(queue_depth)"
+    gate = resource(
+        "ReleaseGate",
+        "checkout",
+        {
+            "selector": {"matchLabels": APP},
+            "checks": [{"name": "queue", "query": check, "comparison": "LessThan", "threshold": 100}],
+        },
+    )
+    depth = [50.0]
+    run = harness(lambda q: QueryResult(value=depth[0]) if q == check else QueryResult(), gate)
+    run.run()
+    assert run.workloads.paused == []
+    depth[0] = 150.0
+    run.run(NOW + timedelta(seconds=1))
+    assert run.workloads.paused == [True]
+    outcome = asyncio.run(run.cycle.resource_changed("shop"))
+    assert [result.action for result in outcome] == [Action.NONE], "the inputs of the last cycle stand"
+
+
+def test_an_outage_holds_by_the_operator_policy_and_keeps_the_release_measured_before() -> None:
+    gate = resource(
+        "ReleaseGate",
+        "checkout",
+        {"selector": {"matchLabels": APP}, "maxBurnRate": 4, "maxBudgetConsumedPerRelease": 20},
+    )
+    released = NOW - timedelta(minutes=30)
+    history = History(
+        [
+            RecentDeployment.model_validate(
+                {"workload": {"kind": "Deployment", "name": "checkout"}, "revision": "2", "time": released}
+            )
+        ]
+    )
+    run = harness(steady(0.0), slo_30d(), gate, history=history)
+    run.run()
+    assert [q for q in run.prometheus.sent if "[30m]" in q and "5.." in q], "the release's window is queried"
+    assert run.workloads.paused == []
+    measured = run.cycle.inputs.release_impacts
+    assert measured, "the release's budget is measured"
+    run.prometheus.down = True
+    run.run(NOW + timedelta(seconds=1))
+    assert run.workloads.paused == [True], "Prometheus out: the operator's outage policy holds"
+    assert run.cycle.inputs.release_impacts == measured
+    assert run.cycle.inputs.prometheus_outage
+    run.prometheus.down = False
+    run.run(NOW + timedelta(seconds=2))
+    assert run.workloads.paused == [True, False]
