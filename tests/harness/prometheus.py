@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,18 +128,23 @@ class PrometheusServer:
     """One Prometheus process on a fixed loopback port and data directory, stoppable and restartable
     (to test what slogate does while Prometheus is down)."""
 
-    def __init__(self, workdir: Path, exporter: RequestExporter, log: Path) -> None:
+    def __init__(
+        self, workdir: Path, exporter: RequestExporter, log: Path, rule_files: tuple[Path, ...] = ()
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._workdir = workdir
+        self.data = workdir / "data"
         self._log = log
         self._process: subprocess.Popen[bytes] | None = None
         self._config = workdir / "prometheus.yml"
+        rules = "".join(f"  - {path}\n" for path in rule_files)
         self._config.write_text(
             "global:\n"
             f"  scrape_interval: {SCRAPE_INTERVAL_SECONDS}s\n"
             f"  evaluation_interval: {SCRAPE_INTERVAL_SECONDS}s\n"
-            "scrape_configs:\n"
+            + (f"rule_files:\n{rules}" if rules else "")
+            + "scrape_configs:\n"
             "  - job_name: test-exporter\n"
             "    static_configs:\n"
             f"      - targets: ['127.0.0.1:{exporter.port}']\n"
@@ -152,7 +157,9 @@ class PrometheusServer:
                 [
                     prometheus_binary(),
                     f"--config.file={self._config}",
-                    f"--storage.tsdb.path={self._workdir}/data",
+                    f"--storage.tsdb.path={self.data}",
+                    # Backfilled history reaches 30 days back; the default retention is 15 days.
+                    "--storage.tsdb.retention.time=60d",
                     f"--web.listen-address=127.0.0.1:{self.port}",
                 ],
                 stdout=sink,
@@ -167,10 +174,17 @@ class PrometheusServer:
 
 
 @contextmanager
-def prometheus_server(log: Path) -> Iterator[PrometheusServer]:
-    """A started PrometheusServer scraping a fresh exporter every second; stopped on exit."""
+def prometheus_server(
+    log: Path,
+    rule_files: tuple[Path, ...] = (),
+    history: Callable[[Path], None] | None = None,
+) -> Iterator[PrometheusServer]:
+    """A started PrometheusServer scraping a fresh exporter every second; stopped on exit.
+    ``history`` writes blocks into the data directory before Prometheus starts (a backfill)."""
     with running_exporter() as exporter, tempfile.TemporaryDirectory(prefix="slogate-prom-") as workdir:
-        server = PrometheusServer(Path(workdir), exporter, log)
+        server = PrometheusServer(Path(workdir), exporter, log, rule_files)
+        if history is not None:
+            history(server.data)
         server.start()
         try:
             yield server
