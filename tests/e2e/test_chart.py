@@ -28,6 +28,7 @@ from harness.operator import running_operator
 from harness.prometheus import Prometheus
 from harness.slogate import freeze
 from harness.waiting import wait_until
+from slogate.api.kinds import RESOURCE_PLURALS
 from slogate.cli import build_parser, settings_from
 
 pytestmark = [pytest.mark.cluster]
@@ -37,7 +38,6 @@ LOGS = ROOT / ".cluster" / "logs"
 CHART = str(ROOT / "charts" / "slogate")
 ADMISSION_POLICY = ROOT / "deploy" / "admission" / "slogate-hold.yaml"
 PROMETHEUS = "http://prometheus.monitoring:9090"
-SLOGATE_KINDS = ("servicelevelobjectives", "releasegates", "changefreezes", "incidents")
 WORKLOADS = ("deployments", "rollouts.argoproj.io")
 
 
@@ -104,7 +104,7 @@ def install_check_and_uninstall(cluster: Cluster, namespace: str) -> None:
         for kind in ("mutatingadmissionpolicy", "mutatingadmissionpolicybinding"):
             policy = json.loads(cluster.kubectl("get", kind, "slogate-hold", "-o", "json").stdout)
             assert policy["metadata"]["annotations"]["meta.helm.sh/release-name"] == release, kind
-        for crd in (f"{kind}.slogate.dev" for kind in SLOGATE_KINDS):
+        for crd in (f"{kind}.slogate.dev" for kind in RESOURCE_PLURALS):
             assert cluster_object_exists(cluster, "crd", crd), crd
 
         check_operator_deployment(cluster, release, namespace)
@@ -186,7 +186,7 @@ def check_cluster_wide_rbac(cluster: Cluster, release: str, namespace: str, tena
         assert not can_i(cluster, account, "create", workloads, "-n", tenant)
         assert not can_i(cluster, account, "update", workloads, "-n", tenant)
     assert can_i(cluster, account, "patch", "rollouts.argoproj.io", "--subresource=status", "-n", tenant)
-    for kind in SLOGATE_KINDS:
+    for kind in RESOURCE_PLURALS:
         resource = f"{kind}.slogate.dev"
         assert can_i(cluster, account, "patch", resource, "--subresource=status", "-n", tenant), kind
         assert can_i(cluster, account, "list", resource, "-n", tenant), kind

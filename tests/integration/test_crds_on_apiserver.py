@@ -14,18 +14,18 @@ import pytest
 import yaml
 
 from harness.cluster import Cluster
+from slogate.api.kinds import RESOURCE_PLURALS
 
 pytestmark = pytest.mark.cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
-KINDS = ("servicelevelobjectives", "releasegates", "changefreezes", "incidents")
 
 
 @pytest.fixture(scope="module")
 def crds(cluster: Cluster) -> Cluster:
     cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"))
-    for kind in KINDS:
+    for kind in RESOURCE_PLURALS:
         cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{kind}.slogate.dev")
     return cluster
 

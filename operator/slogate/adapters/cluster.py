@@ -20,12 +20,12 @@ from kubernetes.client.exceptions import ApiException
 
 from slogate.api.base import GROUP, VERSION, WorkloadKind, WorkloadReference
 from slogate.api.incident import ImageChange, RecentDeployment
+from slogate.api.kinds import RESOURCE_PLURALS
 from slogate.reconcile.ports import RevisionStart, WorkloadRef
 from slogate.reconcile.world import template_hash
 
 log = logging.getLogger(__name__)
 
-SLOGATE_PLURALS = ("servicelevelobjectives", "releasegates", "changefreezes", "incidents")
 ROLLOUT_REVISION = "rollout.argoproj.io/revision"
 DEPLOYMENT_REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
@@ -102,7 +102,7 @@ class ClusterReader:
             raise
 
     def list_all(self) -> Listing:
-        resources = {plural: self._custom_items(GROUP, VERSION, plural) for plural in SLOGATE_PLURALS}
+        resources = {plural: self._custom_items(GROUP, VERSION, plural) for plural in RESOURCE_PLURALS}
         deployments = self._deployments()
         rollouts = self._rollouts()
         for item in deployments:

@@ -11,17 +11,9 @@ from slogate.api.freeze import ChangeFreeze
 from slogate.api.gate import ReleaseGate
 from slogate.api.holdset import HoldSet
 from slogate.api.incident import Incident
+from slogate.api.kinds import CRD_TYPES, RESOURCE_TYPES
 from slogate.api.slo import ServiceLevelObjective
-from slogate.api.validation import (
-    RESOURCE_TYPES,
-    FieldProblem,
-    InvalidResourceError,
-    parse_resource,
-    validation_problems,
-)
-
-CRD_TYPES = (*RESOURCE_TYPES, HoldSet)
-"""Every kind slogate installs a CRD for: the four resources people write, and HoldSet."""
+from slogate.api.validation import FieldProblem, InvalidResourceError, parse_resource, validation_problems
 
 __all__ = [
     "API_VERSION",

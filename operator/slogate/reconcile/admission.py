@@ -113,7 +113,7 @@ class AdmissionHolds:
         world = self._world
         found = set(world.namespace_labels) | set(self._published)
         found |= {state.namespace for state in world.workloads.values()}
-        for collection in (world.gates, world.slos, world.freezes, world.incidents):
+        for collection in world.collections():
             found |= {tracked.namespace for tracked in collection.valid()}
         return found
 

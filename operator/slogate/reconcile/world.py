@@ -21,6 +21,7 @@ from slogate.api.freeze import ChangeFreeze
 from slogate.api.gate import ReleaseGate
 from slogate.api.holdset import HELD_ANNOTATION, RELEASED_AT_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
 from slogate.api.incident import Incident
+from slogate.api.kinds import by_plural
 from slogate.api.slo import ServiceLevelObjective
 from slogate.api.validation import FieldProblem, InvalidResourceError, parse_resource
 from slogate.domain.scope import Workload, governs
@@ -322,6 +323,10 @@ class Collection(Generic[ModelT]):
             self._index = None
         return tracked
 
+    @property
+    def plural(self) -> str:
+        return self.model_type.names.plural
+
     def get(self, namespace: str, name: str) -> Tracked[ModelT] | None:
         return self.items.get(ObjectKey(namespace, name))
 
@@ -360,6 +365,15 @@ class World:
     incidents: Collection[Incident] = field(default_factory=lambda: Collection(Incident))
     workloads: dict[tuple[WorkloadKind, str, str], WorkloadState] = field(default_factory=dict)
     namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def collections(self) -> tuple[Collection[Any], ...]:
+        """One collection per kind of the registry (``slogate.api.kinds.RESOURCE_TYPES``)."""
+        return (self.slos, self.gates, self.freezes, self.incidents)
+
+    def collection(self, plural: str) -> Collection[Any]:
+        """The collection of the kind the API server serves as ``plural``; KeyError for another."""
+        model = by_plural(plural)
+        return next(collection for collection in self.collections() if collection.model_type is model)
 
     def observe_workload(self, kind: WorkloadKind, body: Mapping[str, Any], deleted: bool) -> WorkloadState:
         """Take in a watched body, unless it is older than what slogate itself has written since."""
