@@ -12,17 +12,15 @@ import pytest
 
 from slogate.api.base import WorkloadKind
 from slogate.api.gate import NoDataPolicy, Verdict
-from slogate.api.holdset import (
-    HELD_ANNOTATION,
-    HELD_SINCE_ANNOTATION,
-    REASON_ANNOTATION,
-    ROLLED_BACK_TO_ANNOTATION,
-)
-from slogate.reconcile.markers import (
+from slogate.api.wire import (
     DECISION_ANNOTATION,
     DRY_RUN_DECISION_ANNOTATION,
     EXPECTED_CLEAR_ANNOTATION,
     GATE_ANNOTATION,
+    HELD_ANNOTATION,
+    HELD_SINCE_ANNOTATION,
+    REASON_ANNOTATION,
+    ROLLED_BACK_TO_ANNOTATION,
     SLO_STATE_ANNOTATION,
 )
 from slogate.reconcile.ports import (

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from slogate.api.base import ChangeType, WorkloadKind
-from slogate.api.holdset import HELD_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
 from slogate.api.kinds import RESOURCE_TYPES
+from slogate.api.wire import HELD_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
 from slogate.domain.scope import governs
 from slogate.reconcile.reach import compute_reach
 from slogate.reconcile.world import (

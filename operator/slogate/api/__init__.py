@@ -1,5 +1,6 @@
-"""The four slogate resources (group slogate.dev, version v1alpha1) as pydantic models, and the
-HoldSet the operator keeps for admission.
+"""The four slogate resources (group slogate.dev, version v1alpha1) as pydantic models, the
+HoldSet the operator keeps for admission, the registry of these kinds (``kinds``) and the wire
+contract of what slogate writes on other objects: annotation and label keys, times (``wire``).
 
 These models are the one source of truth: the CRDs in crds/ are generated from them
 (``make manifests``), and the operator parses every object it reads through them

@@ -32,18 +32,6 @@ from slogate.api.base import (
 HOLDSET_NAME = "slogate"
 """The one HoldSet of a namespace; the policy binding looks it up by this name."""
 
-HELD_ANNOTATION = "slogate.dev/held"
-HELD_SINCE_ANNOTATION = "slogate.dev/held-since"
-HELD_BY_ANNOTATION = "slogate.dev/held-by"
-"""Who placed the hold: ``admission`` (in the write that changed the template) or ``operator``."""
-REASON_ANNOTATION = "slogate.dev/reason"
-ROLLED_BACK_TO_ANNOTATION = "slogate.dev/rolled-back-to"
-RELEASED_AT_ANNOTATION = "slogate.dev/released-at"
-"""When slogate last lifted its hold of a workload a GitOps tool syncs: a pause that tool writes
-back soon after is the echo of that hold, not a pause of its own (``WorkloadState``)."""
-HELD_BY_ADMISSION = "admission"
-HELD_BY_OPERATOR = "operator"
-
 
 class HeldRequirement(SlogateModel):
     """A ``matchExpressions`` entry of a selector copied from a slogate resource (already validated

@@ -14,12 +14,19 @@ from datetime import datetime
 from typing import Any
 
 from slogate.api.base import WorkloadKind
-from slogate.api.holdset import (
+from slogate.api.wire import (
+    DECIDED_AT_ANNOTATION,
+    DECISION_ANNOTATION,
+    DRY_RUN_DECISION_ANNOTATION,
+    EXPECTED_CLEAR_ANNOTATION,
+    GATE_ANNOTATION,
     HELD_ANNOTATION,
     HELD_BY_ADMISSION,
     HELD_BY_ANNOTATION,
+    HELD_LATE_ANNOTATION,
     HELD_SINCE_ANNOTATION,
     REASON_ANNOTATION,
+    REVISION_ANNOTATION,
     ROLLED_BACK_TO_ANNOTATION,
 )
 from slogate.cli.kube import Kube
@@ -37,15 +44,6 @@ from slogate.cli.output import (
     spec_of,
     status_of,
     table,
-)
-from slogate.reconcile.markers import (
-    DECIDED_AT_ANNOTATION,
-    DECISION_ANNOTATION,
-    DRY_RUN_DECISION_ANNOTATION,
-    EXPECTED_CLEAR_ANNOTATION,
-    GATE_ANNOTATION,
-    HELD_LATE_ANNOTATION,
-    REVISION_ANNOTATION,
 )
 
 KINDS = {

@@ -12,6 +12,7 @@ import argparse
 from datetime import datetime, timedelta
 from typing import Any
 
+from slogate.api.wire import format_time, read_time
 from slogate.cli.explain import (
     incident_summary,
     names_workload,
@@ -19,18 +20,7 @@ from slogate.cli.explain import (
     slogate_events,
 )
 from slogate.cli.kube import Kube
-from slogate.cli.output import (
-    add_command,
-    name_of,
-    namespace_of,
-    number,
-    parse_time,
-    percent,
-    render,
-    spec_of,
-    stamp,
-    status_of,
-)
+from slogate.cli.output import add_command, name_of, namespace_of, number, percent, render, spec_of, status_of
 
 LOOKBACK = timedelta(hours=1)
 """How long before the incident opened decisions and deployments still belong to its story."""
@@ -59,12 +49,12 @@ def _affects(slo: dict[str, Any], affected: list[dict[str, Any]], incident_names
 
 def _time(text: Any) -> str | None:
     """The API server's times in one spelling (whole seconds, Z), so the timeline reads and sorts."""
-    moment = parse_time(text)
-    return None if moment is None else stamp(moment)
+    moment = read_time(text)
+    return None if moment is None else format_time(moment)
 
 
 def _in_period(time: Any, opened: datetime | None, resolved: datetime | None) -> bool:
-    moment = parse_time(time)
+    moment = read_time(time)
     if moment is None or opened is None:
         return moment is not None
     return opened - LOOKBACK <= moment and (resolved is None or moment <= resolved + LOOKBACK)
@@ -81,7 +71,7 @@ def postmortem_view(
     namespace = namespace_of(incident)
     status = status_of(incident)
     affected = list(status.get("affectedWorkloads") or [])
-    opened, resolved = parse_time(status.get("openedAt")), parse_time(status.get("resolvedAt"))
+    opened, resolved = read_time(status.get("openedAt")), read_time(status.get("resolvedAt"))
     decisions = [
         {**event, "time": _time(event["time"]), "workload": workload}
         for workload, events in events_by_workload.items()
@@ -127,7 +117,7 @@ def postmortem_view(
         for decision in decisions
     ]
     return {
-        "generatedAt": stamp(now),
+        "generatedAt": format_time(now),
         "incident": {
             **incident_summary(incident),
             "description": spec_of(incident).get("description"),

@@ -12,8 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from slogate.api.base import WorkloadKind
-from slogate.api.holdset import HELD_ANNOTATION, HELD_SINCE_ANNOTATION, REASON_ANNOTATION
 from slogate.api.incident import IncidentState
+from slogate.api.wire import (
+    DECISION_ANNOTATION,
+    EXPECTED_CLEAR_ANNOTATION,
+    HELD_ANNOTATION,
+    HELD_SINCE_ANNOTATION,
+    REASON_ANNOTATION,
+)
 from slogate.cli.explain import freeze_summary, incident_summary, slo_summary, slo_table
 from slogate.cli.kube import Kube
 from slogate.cli.output import (
@@ -26,10 +32,6 @@ from slogate.cli.output import (
     section,
     spec_of,
     table,
-)
-from slogate.reconcile.markers import (
-    DECISION_ANNOTATION,
-    EXPECTED_CLEAR_ANNOTATION,
 )
 
 HOLDING_DECISIONS = ("Hold", "Rollback")

@@ -16,14 +16,20 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from slogate.api.base import CHANGE_TYPE_ANNOTATION, ChangeType, LabelSelector, Resource, WorkloadKind
+from slogate.api.base import ChangeType, LabelSelector, Resource, WorkloadKind
 from slogate.api.freeze import ChangeFreeze
 from slogate.api.gate import ReleaseGate
-from slogate.api.holdset import HELD_ANNOTATION, RELEASED_AT_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
 from slogate.api.incident import Incident
 from slogate.api.kinds import by_plural
 from slogate.api.slo import ServiceLevelObjective
 from slogate.api.validation import FieldProblem, InvalidResourceError, parse_resource
+from slogate.api.wire import (
+    CHANGE_TYPE_ANNOTATION,
+    HELD_ANNOTATION,
+    RELEASED_AT_ANNOTATION,
+    ROLLED_BACK_TO_ANNOTATION,
+    read_time,
+)
 from slogate.domain.scope import Workload, governs
 
 ModelT = TypeVar("ModelT", bound=Resource)
@@ -98,7 +104,7 @@ class WorkloadState:
         from Git, say) re-pauses it after the release, under Argo CD's name and without slogate's
         marks. Left alone, that pause would hold the workload for ever. Recognised once per
         release (releasing it again removes the release time) and only soon after it."""
-        released = _parsed_time(self.annotations.get(RELEASED_AT_ANNOTATION))
+        released = read_time(self.annotations.get(RELEASED_AT_ANNOTATION))
         return (
             self.paused
             and self.gitops_managed
@@ -160,20 +166,13 @@ def rollout_rolling(body: Mapping[str, Any]) -> bool:
     return bool(current and stable and current != stable and _int(status.get("updatedReplicas")) > 0)
 
 
-def _parsed_time(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
-    except ValueError:
-        return None
-
-
 def pause_writer(metadata: Mapping[str, Any]) -> tuple[str | None, datetime | None]:
     """Who last set ``spec.paused``, and when: the newest ``managedFields`` entry that owns it."""
     owners = [
         (when, str(entry.get("manager", "")))
         for entry in metadata.get("managedFields") or ()
         if "f:paused" in ((entry.get("fieldsV1") or {}).get("f:spec") or {})
-        and (when := _parsed_time(entry.get("time"))) is not None
+        and (when := read_time(entry.get("time"))) is not None
     ]
     if not owners:
         return None, None
@@ -234,7 +233,7 @@ def is_older(version: str, than: str) -> bool:
 
 def _created_at(metadata: Mapping[str, Any]) -> datetime | None:
     stamp = metadata.get("creationTimestamp")
-    return stamp if isinstance(stamp, datetime) else _parsed_time(stamp)
+    return stamp if isinstance(stamp, datetime) else read_time(stamp)
 
 
 def track(model_type: type[ModelT], body: Mapping[str, Any]) -> Tracked[ModelT]:
