@@ -23,6 +23,7 @@ from slogate.api.wire import (
     ROLLED_BACK_TO_ANNOTATION,
     SLO_STATE_ANNOTATION,
 )
+from slogate.domain.templates import template_hash
 from slogate.reconcile.ports import (
     Annotations,
     EventType,
@@ -32,7 +33,7 @@ from slogate.reconcile.ports import (
     WorkloadRef,
 )
 from slogate.reconcile.workloads import Action, Outcome, WorkloadReconciler
-from slogate.reconcile.world import Collection, World, template_hash
+from slogate.reconcile.world import Collection, World
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 D, R = WorkloadKind.DEPLOYMENT, WorkloadKind.ROLLOUT

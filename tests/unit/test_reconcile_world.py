@@ -13,14 +13,9 @@ from slogate.api.base import ChangeType, WorkloadKind
 from slogate.api.kinds import RESOURCE_TYPES
 from slogate.api.wire import HELD_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
 from slogate.domain.scope import governs
+from slogate.domain.templates import POD_TEMPLATE_HASH_LABELS, template_hash
 from slogate.reconcile.reach import compute_reach
-from slogate.reconcile.world import (
-    POD_TEMPLATE_HASH_LABELS,
-    World,
-    is_older,
-    template_hash,
-    workload_state,
-)
+from slogate.reconcile.world import World, is_older, workload_state
 
 DEPLOYMENT = WorkloadKind.DEPLOYMENT
 ROLLOUT = WorkloadKind.ROLLOUT

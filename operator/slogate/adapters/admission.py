@@ -33,9 +33,8 @@ from slogate.api.admission import (
     mutating_admission_policy_binding,
 )
 from slogate.api.base import GROUP, VERSION
-from slogate.api.holdset import HOLDSET_NAME, HoldSet, HoldSetSpec
+from slogate.api.holdset import HOLDSET_NAME, AdmissionMode, HoldSet, HoldSetSpec
 from slogate.api.wire import format_time
-from slogate.reconcile.admission import AdmissionMode
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from slogate.api.base import GROUP, VERSION, WorkloadKind, WorkloadReference
 from slogate.api.incident import ImageChange, RecentDeployment
 from slogate.api.kinds import RESOURCE_PLURALS
 from slogate.api.wire import parse_time
+from slogate.domain.templates import template_hash
 from slogate.reconcile.ports import RevisionStart, WorkloadRef
-from slogate.reconcile.world import template_hash
 
 log = logging.getLogger(__name__)
 

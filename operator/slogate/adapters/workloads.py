@@ -24,8 +24,8 @@ from typing import Any
 from kubernetes import client
 
 from slogate.api.base import WorkloadKind
+from slogate.domain.templates import template_hash
 from slogate.reconcile.ports import Annotations, RollbackOutcome, RollbackRefusedError, WorkloadRef
-from slogate.reconcile.world import template_hash
 
 ROLLOUT_GROUP = "argoproj.io"
 ROLLOUT_VERSION = "v1alpha1"

@@ -11,6 +11,7 @@ evaluate exactly this list. People read it; only the operator writes it.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints
@@ -108,6 +109,14 @@ class HoldSetSpec(SlogateModel):
     """Every hold in force in the namespace."""
 
     holds: list[HoldRule] = Field(default_factory=list, max_length=64, description="The holds.")
+
+
+class AdmissionMode(StrEnum):
+    """How a deploy that arrives during a hold is held, as a HoldSet's ``status.enforcedBy`` says."""
+
+    POLICY = "MutatingAdmissionPolicy"
+    WEBHOOK = "Webhook"
+    RECONCILE = "Reconcile"
 
 
 class HoldSetStatus(StatusModel):

@@ -32,6 +32,7 @@ from slogate.api.durations import format_duration, parse_duration
 from slogate.api.incident import RecentDeployment
 from slogate.domain.inputs import ReleaseImpact
 from slogate.domain.queries import resolve_queries
+from slogate.domain.releases import consumed_percent, release_started, release_window
 from slogate.domain.verdict import Decision
 from slogate.reconcile.ports import (
     DeploymentHistory,
@@ -44,7 +45,6 @@ from slogate.reconcile.ports import (
     WorkloadRef,
 )
 from slogate.reconcile.reach import Reach, compute_reach
-from slogate.reconcile.releases import consumed_percent, release_started, release_window
 from slogate.reconcile.slos import (
     SloQueries,
     queries_for,

@@ -9,8 +9,6 @@ live in the cluster (annotations and status), never only here.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -31,9 +29,9 @@ from slogate.api.wire import (
     read_time,
 )
 from slogate.domain.scope import Workload, governs
+from slogate.domain.templates import template_hash
 
 ModelT = TypeVar("ModelT", bound=Resource)
-POD_TEMPLATE_HASH_LABELS = ("pod-template-hash", "rollouts-pod-template-hash")
 # Argo CD's default (annotation) tracking method marks every resource it syncs with this.
 ARGOCD_TRACKING_ANNOTATION = "argocd.argoproj.io/tracking-id"
 GITOPS_FIELD_MANAGERS = frozenset({"argocd-controller"})
@@ -123,18 +121,6 @@ class WorkloadState:
 
 def _int(value: Any) -> int:
     return int(value) if isinstance(value, int | str) and str(value).lstrip("-").isdigit() else 0
-
-
-def template_hash(template: Mapping[str, Any]) -> str:
-    """A stable digest of a pod template, ignoring the controllers' own hash labels."""
-    metadata = dict(template.get("metadata") or {})
-    labels = {
-        key: value
-        for key, value in (metadata.get("labels") or {}).items()
-        if key not in POD_TEMPLATE_HASH_LABELS
-    }
-    canonical = json.dumps({**template, "metadata": {**metadata, "labels": labels}}, sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def _change_type(template: Mapping[str, Any]) -> ChangeType | None:
