@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """`make demo`: a scripted walk-through of slogate on the local cluster with a real Prometheus.
 
 A demo service (the Deployment ``shop`` in namespace ``slogate-demo``) gets an SLO and a
