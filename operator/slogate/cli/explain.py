@@ -295,7 +295,7 @@ def slo_table(slos: list[dict[str, Any]]) -> str:
     )
 
 
-def human(view: dict[str, Any], now: datetime) -> str:
+def _decision_lines(view: dict[str, Any], now: datetime) -> str:
     workload = view["workload"]
     lines = [
         f"{workload['kind']} {workload['namespace']}/{workload['name']}: {headline(view)}",
@@ -320,31 +320,34 @@ def human(view: dict[str, Any], now: datetime) -> str:
         lines.append(f"Rolled back to:  revision {view['rolledBackTo']}")
     lines.append(f"Revision:        {view['revision'] or '-'}")
     lines.append(f"Gates:           {', '.join(view['gates']) or '-'}")
-    blocks = ["\n".join(lines)]
-    if view["checks"]:
-        rows = [
-            [
-                check["gate"],
-                check["check"],
-                check["source"] or "-",
-                check["result"],
-                check["observed"] or "-",
-                check["limit"] or "-",
-                relative(check["clearsAt"], now) or "-",
-                check["message"],
-            ]
-            for check in view["checks"]
+    return "\n".join(lines)
+
+
+def _checks_block(view: dict[str, Any], now: datetime) -> str:
+    if not view["checks"]:
+        return "Checks: no ReleaseGate governs this workload (freezes and P1/P2 incidents still hold it)"
+    rows = [
+        [
+            check["gate"],
+            check["check"],
+            check["source"] or "-",
+            check["result"],
+            check["observed"] or "-",
+            check["limit"] or "-",
+            relative(check["clearsAt"], now) or "-",
+            check["message"],
         ]
-        blocks.append(
-            section(
-                "Checks",
-                table(["gate", "check", "source", "result", "observed", "limit", "clears", "message"], rows),
-            )
-        )
-    else:
-        blocks.append(
-            "Checks: no ReleaseGate governs this workload (freezes and P1/P2 incidents still hold it)"
-        )
+        for check in view["checks"]
+    ]
+    return section(
+        "Checks",
+        table(["gate", "check", "source", "result", "observed", "limit", "clears", "message"], rows),
+    )
+
+
+def _related_blocks(view: dict[str, Any], now: datetime) -> list[str]:
+    """The SLOs, freezes, incidents and events behind the decision, each only when there are any."""
+    blocks = []
     if view["slos"]:
         blocks.append(section("SLOs protecting it", slo_table(view["slos"])))
     if view["freezes"]:
@@ -362,6 +365,11 @@ def human(view: dict[str, Any], now: datetime) -> str:
     if view["events"]:
         rows = [[relative(e["time"], now) or "-", e["reason"], e["message"]] for e in view["events"]]
         blocks.append(section("Recent slogate events", table(["time", "reason", "message"], rows)))
+    return blocks
+
+
+def human(view: dict[str, Any], now: datetime) -> str:
+    blocks = [_decision_lines(view, now), _checks_block(view, now), *_related_blocks(view, now)]
     return "\n\n".join(blocks)
 
 
