@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from harness.cluster import Cluster
-from slogate.api.kinds import RESOURCE_PLURALS
+from slogate.api.kinds import RESOURCE_TYPES
 
 pytestmark = pytest.mark.cluster
 
@@ -25,8 +25,8 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 @pytest.fixture(scope="module")
 def crds(cluster: Cluster) -> Cluster:
     cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"))
-    for kind in RESOURCE_PLURALS:
-        cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{kind}.slogate.dev")
+    for model in RESOURCE_TYPES:
+        cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{model.names.crd_name}")
     return cluster
 
 
