@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """`make bench`: slogate's speed and memory, measured on the local cluster with a real Prometheus.
 
 Prints one figure per line as ``name: value unit``:

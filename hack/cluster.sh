@@ -31,10 +31,6 @@ PATH="$(bin_path):$PATH"
 
 kubectl_() { kubectl --kubeconfig "$KUBECONFIG_FILE" "$@"; }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 ensure_ports() {
   # A port is picked once and kept; one added in a later version is appended to an older ports.env.
   touch "$CLUSTER_DIR/ports.env"
@@ -114,8 +110,7 @@ EOF
 }
 
 is_running() {
-  local pidfile="$PIDS/$1.pid"
-  [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+  processes running "$PIDS/$1.pid" >/dev/null
 }
 
 start() { # name command...
@@ -124,8 +119,7 @@ start() { # name command...
     return 0
   fi
   info "starting $name (log: $LOGS/$name.log)"
-  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
-  echo $! >"$PIDS/$name.pid"
+  processes start "$PIDS/$name.pid" "$LOGS/$name.log" "$@" >/dev/null
 }
 
 fail_component() { # name what
@@ -202,8 +196,9 @@ EOF
 }
 
 start_argocd() {
+  # --set-proc-title no: Redis would rewrite its command line, by which its pid file recognises it.
   start redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
-    --dir "$CLUSTER_DIR"
+    --dir "$CLUSTER_DIR" --set-proc-title no
   configure_argocd
   wait_for redis "answering PING" redis_ready
   # The repo-server clones into its temp dir; keep it under the cluster directory.
@@ -334,21 +329,11 @@ up() {
 }
 
 stop_pid() { # name
-  local name="$1" pidfile="$PIDS/$1.pid" pid
-  [[ -f "$pidfile" ]] || return 0
-  pid="$(cat "$pidfile")"
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    local deadline=$((SECONDS + 20))
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
-      info "$name did not exit within 20 s of SIGTERM; killing it"
-      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-      while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-    fi
-    info "stopped $name"
-  fi
-  rm -f "$pidfile"
+  # SIGTERM to its session, SIGKILL after 20 s; only while the pid still runs the recorded command.
+  local name="$1" outcome
+  [[ -f "$PIDS/$name.pid" ]] || return 0
+  outcome="$(processes stop "$PIDS/$name.pid" 20)"
+  [[ -z "$outcome" ]] || info "$name: $outcome"
 }
 
 down() {
@@ -369,10 +354,10 @@ down() {
 }
 
 status() {
-  local name rc=0
+  local name pid rc=0
   for name in "${COMPONENTS[@]}"; do
-    if is_running "$name"; then
-      echo "$name: running (pid $(cat "$PIDS/$name.pid"))"
+    if pid="$(processes running "$PIDS/$name.pid")"; then
+      echo "$name: running (pid $pid)"
     else
       echo "$name: stopped"; rc=1
     fi

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """`make demo`: a scripted walk-through of slogate on the local cluster with a real Prometheus.
 
 A demo service (the Deployment ``shop`` in namespace ``slogate-demo``) gets an SLO and a
@@ -18,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import signal
 import subprocess
 import sys
 import time
@@ -31,11 +31,12 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import requests  # noqa: E402
 
-from harness.cluster import Cluster, binary, free_port  # noqa: E402
+from harness.cluster import Cluster, binary  # noqa: E402
 from harness.kube import apply, get, merge_patch  # noqa: E402
 from harness.manifests import deployment, image_patch  # noqa: E402
 from harness.observe import annotations_of, deployment_rolled_out, pods_with_image, spec_paused  # noqa: E402
 from harness.operator import install_crds  # noqa: E402
+from harness.processes import PidFile, free_port  # noqa: E402
 from harness.waiting import wait_until  # noqa: E402
 
 CLUSTER_DIR = ROOT / ".cluster"
@@ -141,49 +142,18 @@ def set_traffic(requests_per_second: float, error_ratio: float) -> None:
     CONTROL.write_text(json.dumps({"requests_per_second": requests_per_second, "error_ratio": error_ratio}))
 
 
-def running(name: str) -> int | None:
-    pidfile = PIDS / f"{name}.pid"
-    try:
-        pid = int(pidfile.read_text())
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return None
-    return pid
-
-
-def stop(name: str) -> None:
-    pid = running(name)
-    if pid is not None:
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 30
-        while running(name) is not None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if running(name) is not None:
-            os.kill(pid, signal.SIGKILL)
-    (PIDS / f"{name}.pid").unlink(missing_ok=True)
-
-
 def start(name: str, command: list[str], env: dict[str, str] | None = None) -> None:
     """Start a background process that outlives this script, in its own session, logging to LOGS."""
     log = LOGS / f"{name}.log"
-    with log.open("ab") as sink:
-        process = subprocess.Popen(
-            command,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env={**os.environ, **(env or {})},
-        )
-    (PIDS / f"{name}.pid").write_text(f"{process.pid}\n")
-    say(f"started {name} (pid {process.pid}, log {log.relative_to(ROOT)})")
+    pid = PidFile(PIDS / f"{name}.pid").start(command, log, env)
+    say(f"started {name} (pid {pid}, log {log.relative_to(ROOT)})")
 
 
 def down() -> None:
     for name in PROCESSES:
-        if running(name) is not None:
-            stop(name)
-            say(f"stopped {name}")
+        done = PidFile(PIDS / f"{name}.pid").stop(timeout=30)
+        if done is not None:
+            say(f"{name}: {done}")
 
 
 def answers(url: str) -> bool:

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """The demo's traffic: a tiny exporter of ``demo_http_requests_total{service, code}``.
 
 It pretends to be a service answering requests and counts them by status code, as a real HTTP

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Regenerate the Go wrapper modules under hack/gomod/ from the pinned versions.
 
 Upstream modules such as k8s.io/kubernetes, etcd's server, Argo Rollouts and Argo CD carry

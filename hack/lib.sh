@@ -8,6 +8,11 @@ SLOGATE_CACHE="${SLOGATE_CACHE:-$HOME/.cache/slogate}"
 info() { printf '[slogate] %s\n' "$*" >&2; }
 die() { printf '[slogate] error: %s\n' "$*" >&2; exit 1; }
 
+# Background processes (pid files that record their command) and free ports have one implementation,
+# shared with hack/demo.py and the test harness; it needs only the system python3.
+processes() { python3 "$ROOT/tests/harness/processes.py" "$@"; }
+free_port() { processes free-port; }
+
 component_dir() { printf '%s/%s-%s' "$SLOGATE_CACHE" "$1" "$2"; }
 
 # Directory holding every cached binary, for PATH.

@@ -22,21 +22,19 @@ if [[ -z "${SLOGATE_PROMETHEUS_URL:-}" ]]; then
   mkdir -p "$CLUSTER_DIR/pids" "$CLUSTER_DIR/logs" "$CLUSTER_DIR/prometheus"
   pidfile="$CLUSTER_DIR/pids/prometheus.pid"
   if [[ ! -f "$CLUSTER_DIR/prometheus.port" ]]; then
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' \
-      >"$CLUSTER_DIR/prometheus.port"
+    free_port >"$CLUSTER_DIR/prometheus.port"
   fi
   port="$(cat "$CLUSTER_DIR/prometheus.port")"
-  if ! { [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }; then
+  if ! processes running "$pidfile" >/dev/null; then
     cat >"$CLUSTER_DIR/prometheus/prometheus.yml" <<YAML
 global: {scrape_interval: 5s, evaluation_interval: 5s}
 scrape_configs:
   - job_name: slogate
     static_configs: [{targets: ['127.0.0.1:$metrics_port']}]
 YAML
-    setsid prometheus --config.file="$CLUSTER_DIR/prometheus/prometheus.yml" \
-      --storage.tsdb.path="$CLUSTER_DIR/prometheus/data" \
-      --web.listen-address="127.0.0.1:$port" >>"$CLUSTER_DIR/logs/prometheus.log" 2>&1 </dev/null &
-    echo $! >"$pidfile"
+    processes start "$pidfile" "$CLUSTER_DIR/logs/prometheus.log" \
+      prometheus --config.file="$CLUSTER_DIR/prometheus/prometheus.yml" \
+      --storage.tsdb.path="$CLUSTER_DIR/prometheus/data" --web.listen-address="127.0.0.1:$port" >/dev/null
     info "started Prometheus on http://127.0.0.1:$port (log: $CLUSTER_DIR/logs/prometheus.log)"
   fi
   export SLOGATE_PROMETHEUS_URL="http://127.0.0.1:$port"

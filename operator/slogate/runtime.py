@@ -28,7 +28,8 @@ from slogate.adapters.sinks import GrafanaAnnotations, WebhookSink
 from slogate.adapters.telemetry import PrometheusTelemetry
 from slogate.adapters.workloads import KubernetesWorkloads
 from slogate.api.base import WorkloadKind
-from slogate.reconcile.admission import AdmissionHolds, AdmissionMode
+from slogate.api.holdset import AdmissionMode
+from slogate.reconcile.admission import AdmissionHolds
 from slogate.reconcile.controller import Controller
 from slogate.reconcile.cycle import CycleSettings, EvaluationCycle
 from slogate.reconcile.ports import DecisionSink

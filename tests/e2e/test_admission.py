@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.cluster import ROOT, Cluster, free_port
+from harness.cluster import ROOT, Cluster
 from harness.kube import apply, get, merge_patch
 from harness.manifests import canary_rollout, deployment, image_patch
 from harness.observe import (
@@ -31,6 +31,7 @@ from harness.observe import (
     spec_paused,
 )
 from harness.operator import OperatorProcess, install_crds, running_operator, start_operator
+from harness.processes import free_port
 from harness.prometheus import Prometheus
 from harness.slogate import freeze
 from harness.waiting import wait_until

@@ -28,6 +28,11 @@ from harness.operator import running_operator
 from harness.prometheus import Prometheus
 from harness.slogate import freeze
 from harness.waiting import wait_until
+from slogate.api.gate import ReleaseGate
+from slogate.api.holdset import HoldSet
+from slogate.api.incident import Incident
+from slogate.api.kinds import RESOURCE_TYPES
+from slogate.api.slo import ServiceLevelObjective
 from slogate.cli import build_parser, settings_from
 
 pytestmark = [pytest.mark.cluster]
@@ -37,7 +42,6 @@ LOGS = ROOT / ".cluster" / "logs"
 CHART = str(ROOT / "charts" / "slogate")
 ADMISSION_POLICY = ROOT / "deploy" / "admission" / "slogate-hold.yaml"
 PROMETHEUS = "http://prometheus.monitoring:9090"
-SLOGATE_KINDS = ("servicelevelobjectives", "releasegates", "changefreezes", "incidents")
 WORKLOADS = ("deployments", "rollouts.argoproj.io")
 
 
@@ -104,7 +108,7 @@ def install_check_and_uninstall(cluster: Cluster, namespace: str) -> None:
         for kind in ("mutatingadmissionpolicy", "mutatingadmissionpolicybinding"):
             policy = json.loads(cluster.kubectl("get", kind, "slogate-hold", "-o", "json").stdout)
             assert policy["metadata"]["annotations"]["meta.helm.sh/release-name"] == release, kind
-        for crd in (f"{kind}.slogate.dev" for kind in SLOGATE_KINDS):
+        for crd in (model.names.crd_name for model in RESOURCE_TYPES):
             assert cluster_object_exists(cluster, "crd", crd), crd
 
         check_operator_deployment(cluster, release, namespace)
@@ -130,7 +134,7 @@ def install_check_and_uninstall(cluster: Cluster, namespace: str) -> None:
         "name",
     )
     assert left.stdout == ""
-    assert cluster_object_exists(cluster, "crd", "servicelevelobjectives.slogate.dev")
+    assert cluster_object_exists(cluster, "crd", ServiceLevelObjective.names.crd_name)
 
 
 def check_operator_deployment(cluster: Cluster, release: str, namespace: str) -> None:
@@ -186,17 +190,16 @@ def check_cluster_wide_rbac(cluster: Cluster, release: str, namespace: str, tena
         assert not can_i(cluster, account, "create", workloads, "-n", tenant)
         assert not can_i(cluster, account, "update", workloads, "-n", tenant)
     assert can_i(cluster, account, "patch", "rollouts.argoproj.io", "--subresource=status", "-n", tenant)
-    for kind in SLOGATE_KINDS:
-        resource = f"{kind}.slogate.dev"
-        assert can_i(cluster, account, "patch", resource, "--subresource=status", "-n", tenant), kind
-        assert can_i(cluster, account, "list", resource, "-n", tenant), kind
-        assert not can_i(cluster, account, "patch", resource, "-n", tenant), kind
-        assert not can_i(cluster, account, "delete", resource, "-n", tenant), kind
-        assert not can_i(cluster, account, "create", resource, "-n", tenant), kind
+    for resource in (model.names.crd_name for model in RESOURCE_TYPES):
+        assert can_i(cluster, account, "patch", resource, "--subresource=status", "-n", tenant), resource
+        assert can_i(cluster, account, "list", resource, "-n", tenant), resource
+        assert not can_i(cluster, account, "patch", resource, "-n", tenant), resource
+        assert not can_i(cluster, account, "delete", resource, "-n", tenant), resource
+        assert not can_i(cluster, account, "create", resource, "-n", tenant), resource
     assert can_i(cluster, account, "create", "events", "-n", tenant)
     for verb in ("list", "watch", "create", "patch", "delete"):
-        assert can_i(cluster, account, verb, "holdsets.slogate.dev", "-n", tenant), verb
-    assert can_i(cluster, account, "patch", "holdsets.slogate.dev", "--subresource=status", "-n", tenant)
+        assert can_i(cluster, account, verb, HoldSet.names.crd_name, "-n", tenant), verb
+    assert can_i(cluster, account, "patch", HoldSet.names.crd_name, "--subresource=status", "-n", tenant)
     assert can_i(cluster, account, "list", "pods", "-n", tenant)
     assert not can_i(cluster, account, "delete", "pods", "-n", tenant)
     policies = "mutatingadmissionpolicies.admissionregistration.k8s.io"
@@ -227,8 +230,8 @@ def check_cluster_wide_rbac(cluster: Cluster, release: str, namespace: str, tena
     }
     # It creates Events and its own HoldSets, and deletes nothing but its own HoldSets.
     creating = sorted(rule["resources"] for rule in rules if "create" in rule["verbs"])
-    assert creating == [["events"], ["holdsets"]]
-    assert [rule["resources"] for rule in rules if "delete" in rule["verbs"]] == [["holdsets"]]
+    assert creating == [["events"], [HoldSet.names.plural]]
+    assert [rule["resources"] for rule in rules if "delete" in rule["verbs"]] == [[HoldSet.names.plural]]
 
 
 def check_lease_rbac(cluster: Cluster, account: str, release: str, namespace: str) -> None:
@@ -266,14 +269,14 @@ def test_namespaced_mode_writes_only_in_the_watched_namespaces(cluster: Cluster,
                 for workloads in WORKLOADS:
                     assert can_i(cluster, account, "patch", workloads, "-n", team)
                 assert can_i(
-                    cluster, account, "patch", "incidents.slogate.dev", "--subresource=status", "-n", team
+                    cluster, account, "patch", Incident.names.crd_name, "--subresource=status", "-n", team
                 )
             for workloads in (*WORKLOADS, "events"):
                 assert not can_i(cluster, account, "patch", workloads, "-n", outsider), workloads
                 assert not can_i(cluster, account, "create", workloads, "-n", outsider), workloads
                 assert not can_i(cluster, account, "patch", workloads, "--all-namespaces"), workloads
             assert not can_i(
-                cluster, account, "patch", "releasegates.slogate.dev", "--subresource=status", "-n", outsider
+                cluster, account, "patch", ReleaseGate.names.crd_name, "--subresource=status", "-n", outsider
             )
             assert not can_i(cluster, account, "get", "secrets", "-n", team_a)
             assert can_i(cluster, account, "list", "namespaces")

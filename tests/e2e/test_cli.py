@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.cluster import Cluster, free_port
+from harness.cluster import Cluster
 from harness.kube import apply, get, merge_patch
 from harness.manifests import canary_rollout
 from harness.observe import ready_deployment, spec_paused, status_of
 from harness.operator import OperatorProcess
+from harness.processes import free_port
 from harness.prometheus import Prometheus
 from harness.slogate import gate, incident, slo
 from harness.waiting import wait_until

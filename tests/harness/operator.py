@@ -17,7 +17,8 @@ from pathlib import Path
 
 import requests
 
-from harness.cluster import ROOT, Cluster, free_port
+from harness.cluster import ROOT, Cluster
+from harness.processes import free_port
 from harness.waiting import wait_until
 
 CRDS = ROOT / "crds"

@@ -23,7 +23,7 @@ from typing import Any
 import requests
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
-from harness.cluster import free_port
+from harness.processes import free_port
 
 SCRAPE_INTERVAL_SECONDS = 1
 TRAFFIC_TICK_SECONDS = 0.1

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from harness.cluster import free_port
+from harness.processes import free_port
 
 TOKEN = "slogate-test-token"
 

@@ -14,19 +14,19 @@ import pytest
 import yaml
 
 from harness.cluster import Cluster
+from slogate.api.kinds import RESOURCE_TYPES
 
 pytestmark = pytest.mark.cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
-KINDS = ("servicelevelobjectives", "releasegates", "changefreezes", "incidents")
 
 
 @pytest.fixture(scope="module")
 def crds(cluster: Cluster) -> Cluster:
     cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"))
-    for kind in KINDS:
-        cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{kind}.slogate.dev")
+    for model in RESOURCE_TYPES:
+        cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{model.names.crd_name}")
     return cluster
 
 

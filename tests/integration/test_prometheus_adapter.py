@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from harness.cluster import free_port
+from harness.processes import free_port
 from harness.prometheus import Prometheus
 from harness.proxy import TOKEN, nginx_proxy
 from harness.waiting import wait_until

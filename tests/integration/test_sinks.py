@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from harness.cluster import free_port
 from harness.manifests import deployment
+from harness.processes import free_port
 from slogate.adapters.sinks import GrafanaAnnotations, WebhookSink, webhook_payload
 from slogate.api.base import WorkloadKind
 from slogate.reconcile.ports import (

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from slogate.reconcile.leadership import LeaseRecord, may_hold
+from slogate.domain.leadership import LeaseRecord, may_hold
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 FIFTEEN = timedelta(seconds=15)

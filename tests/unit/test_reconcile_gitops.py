@@ -15,13 +15,15 @@ from test_reconcile_workloads import FakeEvents, FakeWorkloads
 
 from slogate.api.base import WorkloadKind
 from slogate.api.gate import Verdict
-from slogate.api.holdset import HELD_ANNOTATION, RELEASED_AT_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
-from slogate.domain.verdict import Decision
-from slogate.reconcile.markers import (
+from slogate.api.wire import (
     ACTION_REQUIRED_ANNOTATION,
+    HELD_ANNOTATION,
     HELD_TEMPLATE_ANNOTATION,
-    release_annotations,
+    RELEASED_AT_ANNOTATION,
+    ROLLED_BACK_TO_ANNOTATION,
 )
+from slogate.domain.verdict import Decision
+from slogate.reconcile.markers import release_annotations
 from slogate.reconcile.workloads import ROLLBACK_IN_GIT, Action, WorkloadReconciler, plan
 from slogate.reconcile.world import ARGOCD_TRACKING_ANNOTATION, World, workload_state
 

@@ -24,9 +24,9 @@ from test_reconcile_workloads import (
 )
 
 from slogate.api.base import WorkloadKind
-from slogate.api.holdset import HoldSetSpec
+from slogate.api.holdset import AdmissionMode, HoldSetSpec
 from slogate.domain.admission import matching_holds
-from slogate.reconcile.admission import AdmissionHolds, AdmissionMode
+from slogate.reconcile.admission import AdmissionHolds
 from slogate.reconcile.holds import hold_rules
 from slogate.reconcile.ports import RevisionStart, SloReading, WorkloadRef
 from slogate.reconcile.workloads import WorkloadReconciler

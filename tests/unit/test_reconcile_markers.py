@@ -9,22 +9,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from slogate.api.gate import CheckKind, Verdict
-from slogate.api.holdset import REASON_ANNOTATION
-from slogate.domain.checks import Reason
-from slogate.domain.verdict import Decision
-from slogate.reconcile.markers import (
+from slogate.api.wire import (
     DECIDED_AT_ANNOTATION,
     DECISION_ANNOTATION,
     DRY_RUN_DECISION_ANNOTATION,
     EXPECTED_CLEAR_ANNOTATION,
     GATE_ANNOTATION,
-    MAX_REASON_LENGTH,
+    REASON_ANNOTATION,
     REVISION_ANNOTATION,
     SLO_STATE_ANNOTATION,
-    decision_annotations,
-    differs,
-    explanation,
 )
+from slogate.domain.checks import Reason
+from slogate.domain.verdict import Decision
+from slogate.reconcile.markers import MAX_REASON_LENGTH, decision_annotations, differs, explanation
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 CLEARS = datetime(2026, 5, 1, 14, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from slogate.api.base import WorkloadKind
 from slogate.api.gate import Verdict
-from slogate.api.holdset import HELD_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
+from slogate.api.wire import HELD_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
 from slogate.domain.verdict import Decision
 from slogate.reconcile.workloads import Action, plan
 from slogate.reconcile.world import WorkloadState

@@ -12,19 +12,18 @@ import pytest
 
 from slogate.api.base import WorkloadKind
 from slogate.api.gate import NoDataPolicy, Verdict
-from slogate.api.holdset import (
-    HELD_ANNOTATION,
-    HELD_SINCE_ANNOTATION,
-    REASON_ANNOTATION,
-    ROLLED_BACK_TO_ANNOTATION,
-)
-from slogate.reconcile.markers import (
+from slogate.api.wire import (
     DECISION_ANNOTATION,
     DRY_RUN_DECISION_ANNOTATION,
     EXPECTED_CLEAR_ANNOTATION,
     GATE_ANNOTATION,
+    HELD_ANNOTATION,
+    HELD_SINCE_ANNOTATION,
+    REASON_ANNOTATION,
+    ROLLED_BACK_TO_ANNOTATION,
     SLO_STATE_ANNOTATION,
 )
+from slogate.domain.templates import template_hash
 from slogate.reconcile.ports import (
     Annotations,
     EventType,
@@ -35,7 +34,7 @@ from slogate.reconcile.ports import (
 )
 from slogate.reconcile.snapshots import CycleInputs
 from slogate.reconcile.workloads import NOTHING_MEASURED, Action, Outcome, WorkloadReconciler
-from slogate.reconcile.world import Collection, World, template_hash
+from slogate.reconcile.world import Collection, World
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 D, R = WorkloadKind.DEPLOYMENT, WorkloadKind.ROLLOUT

@@ -10,16 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from slogate.api.base import ChangeType, WorkloadKind
-from slogate.api.holdset import HELD_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
+from slogate.api.kinds import RESOURCE_TYPES
+from slogate.api.wire import HELD_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
 from slogate.domain.scope import governs
+from slogate.domain.templates import POD_TEMPLATE_HASH_LABELS, template_hash
 from slogate.reconcile.reach import compute_reach
-from slogate.reconcile.world import (
-    POD_TEMPLATE_HASH_LABELS,
-    World,
-    is_older,
-    template_hash,
-    workload_state,
-)
+from slogate.reconcile.world import World, is_older, workload_state
 
 DEPLOYMENT = WorkloadKind.DEPLOYMENT
 ROLLOUT = WorkloadKind.ROLLOUT
@@ -371,6 +367,20 @@ def test_is_older(version: str, than: str, older: bool) -> None:
 @given(st.integers(min_value=0, max_value=10**12), st.integers(min_value=0, max_value=10**12))
 def test_is_older_is_integer_order(a: int, b: int) -> None:
     assert is_older(str(a), str(b)) is (a < b)
+
+
+# ---------------------------------------------------------------------------------------------------
+# the collections, one per kind of the registry
+
+
+def test_the_world_keeps_one_collection_per_registered_kind() -> None:
+    world = World()
+    assert [collection.model_type for collection in world.collections()] == list(RESOURCE_TYPES)
+    for model in RESOURCE_TYPES:
+        assert world.collection(model.names.plural).model_type is model
+        assert world.collection(model.names.plural).plural == model.names.plural
+    with pytest.raises(KeyError):
+        world.collection("holdsets")
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -33,8 +33,8 @@ from slogate.api.admission import (
     mutating_admission_policy_binding,
 )
 from slogate.api.base import GROUP, VERSION
-from slogate.api.holdset import HOLDSET_NAME, HoldSet, HoldSetSpec
-from slogate.reconcile.admission import AdmissionMode
+from slogate.api.holdset import HOLDSET_NAME, AdmissionMode, HoldSet, HoldSetSpec
+from slogate.api.wire import format_time
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class KubernetesHoldSets:
             force=True,
             _content_type="application/apply-patch+yaml",
         )
-        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        now = format_time(dt.datetime.now(dt.UTC))
         status = {
             "enforcedBy": enforced_by,
             "conditions": [

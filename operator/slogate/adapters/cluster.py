@@ -20,12 +20,13 @@ from kubernetes.client.exceptions import ApiException
 
 from slogate.api.base import GROUP, VERSION, WorkloadKind, WorkloadReference
 from slogate.api.incident import ImageChange, RecentDeployment
+from slogate.api.kinds import RESOURCE_PLURALS
+from slogate.api.wire import parse_time
+from slogate.domain.templates import template_hash
 from slogate.reconcile.ports import RevisionStart, WorkloadRef
-from slogate.reconcile.world import template_hash
 
 log = logging.getLogger(__name__)
 
-SLOGATE_PLURALS = ("servicelevelobjectives", "releasegates", "changefreezes", "incidents")
 ROLLOUT_REVISION = "rollout.argoproj.io/revision"
 DEPLOYMENT_REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
@@ -102,7 +103,7 @@ class ClusterReader:
             raise
 
     def list_all(self) -> Listing:
-        resources = {plural: self._custom_items(GROUP, VERSION, plural) for plural in SLOGATE_PLURALS}
+        resources = {plural: self._custom_items(GROUP, VERSION, plural) for plural in RESOURCE_PLURALS}
         deployments = self._deployments()
         rollouts = self._rollouts()
         for item in deployments:
@@ -136,10 +137,6 @@ class StatusPatcher:
                 raise
 
 
-def _timestamp(value: Any) -> datetime:
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
 def _images(template: Mapping[str, Any]) -> dict[str, str]:
     containers = ((template.get("spec") or {}).get("containers")) or []
     return {str(c.get("name")): str(c.get("image")) for c in containers}
@@ -164,8 +161,8 @@ class WorkloadHistory:
         ]
         if not any(template_hash(rs["spec"].get("template") or {}) == template for rs in owned):
             return RevisionStart(created_at=None, pods_started=0, template_deployed=False)
-        newest = max(owned, key=lambda rs: _timestamp(rs["metadata"]["creationTimestamp"]))
-        created_at = _timestamp(newest["metadata"]["creationTimestamp"])
+        newest = max(owned, key=lambda rs: parse_time(str(rs["metadata"]["creationTimestamp"])))
+        created_at = parse_time(str(newest["metadata"]["creationTimestamp"]))
         if created_at <= since:
             return RevisionStart(created_at=created_at, pods_started=0)
         match_labels = ((newest.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
@@ -175,7 +172,7 @@ class WorkloadHistory:
                 ref.namespace, label_selector=label_selector, _preload_content=False
             )
         )["items"]
-        started = [pod for pod in pods if _timestamp(pod["metadata"].get("creationTimestamp")) >= since]
+        started = [pod for pod in pods if parse_time(str(pod["metadata"].get("creationTimestamp"))) >= since]
         return RevisionStart(created_at=created_at, pods_started=len(started))
 
     def recent_deployments(

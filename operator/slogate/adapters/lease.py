@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from slogate.reconcile.leadership import LeaseRecord, may_hold
+from slogate.domain.leadership import LeaseRecord, may_hold
 
 CONFLICT, NOT_FOUND = 409, 404
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from slogate.reconcile.markers import timestamp
+from slogate.api.wire import format_time
 from slogate.reconcile.ports import DecisionMarker
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
@@ -81,7 +81,7 @@ def webhook_payload(marker: DecisionMarker) -> dict[str, Any]:
         "reason": marker.reason,
         "gates": list(marker.gates),
         "revision": marker.revision,
-        "time": timestamp(marker.time),
+        "time": format_time(marker.time),
         "timeMillis": epoch_millis(marker),
     }
 

@@ -24,8 +24,8 @@ from typing import Any
 from kubernetes import client
 
 from slogate.api.base import WorkloadKind
+from slogate.domain.templates import template_hash
 from slogate.reconcile.ports import Annotations, RollbackOutcome, RollbackRefusedError, WorkloadRef
-from slogate.reconcile.world import template_hash
 
 ROLLOUT_GROUP = "argoproj.io"
 ROLLOUT_VERSION = "v1alpha1"
@@ -43,6 +43,43 @@ ROLLBACK_SKIPPED_ANNOTATIONS = frozenset(
         "deprecated.deployment.rollback.to",
     }
 )
+
+
+def rollback_patch(
+    deployment: dict[str, Any],
+    previous: dict[str, Any],
+    target_template: dict[str, Any],
+    annotations: Annotations,
+) -> list[dict[str, Any]]:
+    """The JSON patch that puts ``previous``'s template back, as ``kubectl rollout undo`` does: its
+    annotations come back too (but for the controller's own), then ``annotations``, and a pause is
+    lifted. The resourceVersion test makes it fail rather than undo a write made since the read."""
+    restored: Annotations = {
+        **{
+            key: value
+            for key, value in (previous["metadata"].get("annotations") or {}).items()
+            if key not in ROLLBACK_SKIPPED_ANNOTATIONS
+        },
+        **annotations,
+    }
+    current_annotations = dict(deployment["metadata"].get("annotations") or {})
+    for key, value in restored.items():
+        if value is None:
+            current_annotations.pop(key, None)
+        else:
+            current_annotations[key] = value
+    patch: list[dict[str, Any]] = [
+        {
+            "op": "test",
+            "path": "/metadata/resourceVersion",
+            "value": deployment["metadata"]["resourceVersion"],
+        },
+        {"op": "replace", "path": "/spec/template", "value": target_template},
+        {"op": "replace", "path": "/metadata/annotations", "value": current_annotations},
+    ]
+    if deployment["spec"].get("paused"):
+        patch.append({"op": "remove", "path": "/spec/paused"})
+    return patch
 
 
 class KubernetesWorkloads:
@@ -127,36 +164,12 @@ class KubernetesWorkloads:
                 deployment["metadata"]["resourceVersion"],
                 skipped=True,
             )
-        merged_annotations: Annotations = {
-            **{
-                key: value
-                for key, value in (previous["metadata"].get("annotations") or {}).items()
-                if key not in ROLLBACK_SKIPPED_ANNOTATIONS
-            },
-            **annotations,
-            record_target_as: target_hash,
-        }
-        current_annotations = dict(deployment["metadata"].get("annotations") or {})
-        for key, value in merged_annotations.items():
-            if value is None:
-                current_annotations.pop(key, None)
-            else:
-                current_annotations[key] = value
-        patch = [
-            {
-                "op": "test",
-                "path": "/metadata/resourceVersion",
-                "value": deployment["metadata"]["resourceVersion"],
-            },
-            {"op": "replace", "path": "/spec/template", "value": target_template},
-            {"op": "replace", "path": "/metadata/annotations", "value": current_annotations},
-        ]
-        if paused:
-            patch.append({"op": "remove", "path": "/spec/paused"})
         patched = self._apps.patch_namespaced_deployment(
             ref.name,
             ref.namespace,
-            patch,
+            rollback_patch(
+                deployment, previous, target_template, {**annotations, record_target_as: target_hash}
+            ),
             field_manager=self._field_manager,
             _content_type="application/json-patch+json",
             _preload_content=False,

@@ -1,5 +1,6 @@
-"""The four slogate resources (group slogate.dev, version v1alpha1) as pydantic models, and the
-HoldSet the operator keeps for admission.
+"""The four slogate resources (group slogate.dev, version v1alpha1) as pydantic models, the
+HoldSet the operator keeps for admission, the registry of these kinds (``kinds``) and the wire
+contract of what slogate writes on other objects: annotation and label keys, times (``wire``).
 
 These models are the one source of truth: the CRDs in crds/ are generated from them
 (``make manifests``), and the operator parses every object it reads through them
@@ -11,17 +12,9 @@ from slogate.api.freeze import ChangeFreeze
 from slogate.api.gate import ReleaseGate
 from slogate.api.holdset import HoldSet
 from slogate.api.incident import Incident
+from slogate.api.kinds import CRD_TYPES, RESOURCE_TYPES
 from slogate.api.slo import ServiceLevelObjective
-from slogate.api.validation import (
-    RESOURCE_TYPES,
-    FieldProblem,
-    InvalidResourceError,
-    parse_resource,
-    validation_problems,
-)
-
-CRD_TYPES = (*RESOURCE_TYPES, HoldSet)
-"""Every kind slogate installs a CRD for: the four resources people write, and HoldSet."""
+from slogate.api.validation import FieldProblem, InvalidResourceError, parse_resource, validation_problems
 
 __all__ = [
     "API_VERSION",

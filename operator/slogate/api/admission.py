@@ -12,16 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from slogate.api.base import API_VERSION, CHANGE_TYPE_ANNOTATION
-from slogate.api.holdset import (
+from slogate.api.base import API_VERSION
+from slogate.api.holdset import HOLDSET_NAME, HoldSet
+from slogate.api.wire import (
+    CHANGE_TYPE_ANNOTATION,
     HELD_ANNOTATION,
     HELD_BY_ADMISSION,
     HELD_BY_ANNOTATION,
     HELD_SINCE_ANNOTATION,
-    HOLDSET_NAME,
     REASON_ANNOTATION,
     ROLLED_BACK_TO_ANNOTATION,
-    HoldSet,
 )
 
 POLICY_NAME = "slogate-hold"

@@ -220,8 +220,6 @@ class ChangeType(StrEnum):
 ExemptChangeType = Literal["reliability", "emergency"]
 """The change types an exemption can name; ordinary (feature) changes are never exempt."""
 
-CHANGE_TYPE_ANNOTATION = "slogate.dev/change-type"
-
 
 class ConditionStatus(StrEnum):
     TRUE = "True"

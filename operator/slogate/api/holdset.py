@@ -11,6 +11,7 @@ evaluate exactly this list. People read it; only the operator writes it.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints
@@ -31,18 +32,6 @@ from slogate.api.base import (
 
 HOLDSET_NAME = "slogate"
 """The one HoldSet of a namespace; the policy binding looks it up by this name."""
-
-HELD_ANNOTATION = "slogate.dev/held"
-HELD_SINCE_ANNOTATION = "slogate.dev/held-since"
-HELD_BY_ANNOTATION = "slogate.dev/held-by"
-"""Who placed the hold: ``admission`` (in the write that changed the template) or ``operator``."""
-REASON_ANNOTATION = "slogate.dev/reason"
-ROLLED_BACK_TO_ANNOTATION = "slogate.dev/rolled-back-to"
-RELEASED_AT_ANNOTATION = "slogate.dev/released-at"
-"""When slogate last lifted its hold of a workload a GitOps tool syncs: a pause that tool writes
-back soon after is the echo of that hold, not a pause of its own (``WorkloadState``)."""
-HELD_BY_ADMISSION = "admission"
-HELD_BY_OPERATOR = "operator"
 
 
 class HeldRequirement(SlogateModel):
@@ -120,6 +109,14 @@ class HoldSetSpec(SlogateModel):
     """Every hold in force in the namespace."""
 
     holds: list[HoldRule] = Field(default_factory=list, max_length=64, description="The holds.")
+
+
+class AdmissionMode(StrEnum):
+    """How a deploy that arrives during a hold is held, as a HoldSet's ``status.enforcedBy`` says."""
+
+    POLICY = "MutatingAdmissionPolicy"
+    WEBHOOK = "Webhook"
+    RECONCILE = "Reconcile"
 
 
 class HoldSetStatus(StatusModel):

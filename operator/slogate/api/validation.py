@@ -15,13 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from slogate.api.base import Resource
-from slogate.api.freeze import ChangeFreeze
-from slogate.api.gate import ReleaseGate
-from slogate.api.incident import Incident
-from slogate.api.slo import ServiceLevelObjective
-
-RESOURCE_TYPES: tuple[type[Resource], ...] = (ServiceLevelObjective, ReleaseGate, ChangeFreeze, Incident)
-RESOURCE_TYPES_BY_KIND: dict[str, type[Resource]] = {model.names.kind: model for model in RESOURCE_TYPES}
+from slogate.api.kinds import RESOURCE_KINDS, by_kind
 
 
 @dataclass(frozen=True)
@@ -70,11 +64,11 @@ def problems_from(error: ValidationError) -> tuple[FieldProblem, ...]:
 def parse_resource(body: Mapping[str, Any]) -> Resource:
     """Parse an object as read from the API server into its model, or raise InvalidResourceError."""
     kind = str(body.get("kind", ""))
-    model = RESOURCE_TYPES_BY_KIND.get(kind)
+    model = by_kind(kind)
     if model is None:
         raise InvalidResourceError(
             kind or "(no kind)",
-            (FieldProblem("kind", f"must be one of {', '.join(sorted(RESOURCE_TYPES_BY_KIND))}"),),
+            (FieldProblem("kind", f"must be one of {', '.join(sorted(RESOURCE_KINDS))}"),),
         )
     try:
         return model.model_validate(body)

@@ -14,12 +14,19 @@ from datetime import datetime
 from typing import Any
 
 from slogate.api.base import WorkloadKind
-from slogate.api.holdset import (
+from slogate.api.wire import (
+    DECIDED_AT_ANNOTATION,
+    DECISION_ANNOTATION,
+    DRY_RUN_DECISION_ANNOTATION,
+    EXPECTED_CLEAR_ANNOTATION,
+    GATE_ANNOTATION,
     HELD_ANNOTATION,
     HELD_BY_ADMISSION,
     HELD_BY_ANNOTATION,
+    HELD_LATE_ANNOTATION,
     HELD_SINCE_ANNOTATION,
     REASON_ANNOTATION,
+    REVISION_ANNOTATION,
     ROLLED_BACK_TO_ANNOTATION,
 )
 from slogate.cli.kube import Kube
@@ -37,15 +44,6 @@ from slogate.cli.output import (
     spec_of,
     status_of,
     table,
-)
-from slogate.reconcile.markers import (
-    DECIDED_AT_ANNOTATION,
-    DECISION_ANNOTATION,
-    DRY_RUN_DECISION_ANNOTATION,
-    EXPECTED_CLEAR_ANNOTATION,
-    GATE_ANNOTATION,
-    HELD_LATE_ANNOTATION,
-    REVISION_ANNOTATION,
 )
 
 KINDS = {
@@ -297,7 +295,7 @@ def slo_table(slos: list[dict[str, Any]]) -> str:
     )
 
 
-def human(view: dict[str, Any], now: datetime) -> str:
+def _decision_lines(view: dict[str, Any], now: datetime) -> str:
     workload = view["workload"]
     lines = [
         f"{workload['kind']} {workload['namespace']}/{workload['name']}: {headline(view)}",
@@ -322,31 +320,34 @@ def human(view: dict[str, Any], now: datetime) -> str:
         lines.append(f"Rolled back to:  revision {view['rolledBackTo']}")
     lines.append(f"Revision:        {view['revision'] or '-'}")
     lines.append(f"Gates:           {', '.join(view['gates']) or '-'}")
-    blocks = ["\n".join(lines)]
-    if view["checks"]:
-        rows = [
-            [
-                check["gate"],
-                check["check"],
-                check["source"] or "-",
-                check["result"],
-                check["observed"] or "-",
-                check["limit"] or "-",
-                relative(check["clearsAt"], now) or "-",
-                check["message"],
-            ]
-            for check in view["checks"]
+    return "\n".join(lines)
+
+
+def _checks_block(view: dict[str, Any], now: datetime) -> str:
+    if not view["checks"]:
+        return "Checks: no ReleaseGate governs this workload (freezes and P1/P2 incidents still hold it)"
+    rows = [
+        [
+            check["gate"],
+            check["check"],
+            check["source"] or "-",
+            check["result"],
+            check["observed"] or "-",
+            check["limit"] or "-",
+            relative(check["clearsAt"], now) or "-",
+            check["message"],
         ]
-        blocks.append(
-            section(
-                "Checks",
-                table(["gate", "check", "source", "result", "observed", "limit", "clears", "message"], rows),
-            )
-        )
-    else:
-        blocks.append(
-            "Checks: no ReleaseGate governs this workload (freezes and P1/P2 incidents still hold it)"
-        )
+        for check in view["checks"]
+    ]
+    return section(
+        "Checks",
+        table(["gate", "check", "source", "result", "observed", "limit", "clears", "message"], rows),
+    )
+
+
+def _related_blocks(view: dict[str, Any], now: datetime) -> list[str]:
+    """The SLOs, freezes, incidents and events behind the decision, each only when there are any."""
+    blocks = []
     if view["slos"]:
         blocks.append(section("SLOs protecting it", slo_table(view["slos"])))
     if view["freezes"]:
@@ -364,6 +365,11 @@ def human(view: dict[str, Any], now: datetime) -> str:
     if view["events"]:
         rows = [[relative(e["time"], now) or "-", e["reason"], e["message"]] for e in view["events"]]
         blocks.append(section("Recent slogate events", table(["time", "reason", "message"], rows)))
+    return blocks
+
+
+def human(view: dict[str, Any], now: datetime) -> str:
+    blocks = [_decision_lines(view, now), _checks_block(view, now), *_related_blocks(view, now)]
     return "\n\n".join(blocks)
 
 

@@ -13,20 +13,15 @@ from typing import Any
 
 from slogate.api.base import API_VERSION
 from slogate.api.durations import parse_duration
-from slogate.cli.kube import Kube
-from slogate.cli.output import (
-    CliError,
-    add_command,
-    name_of,
-    relative,
-    render,
-    spec_of,
-    stamp,
+from slogate.api.wire import (
+    CREATED_BY_CLI,
+    CREATED_BY_LABEL,
+    REQUESTED_BY_ANNOTATION,
+    format_time,
+    parse_time,
 )
-
-CREATED_BY_LABEL = "slogate.dev/created-by"
-CREATED_BY_CLI = "slogate-cli"
-REQUESTED_BY_ANNOTATION = "slogate.dev/requested-by"
+from slogate.cli.kube import Kube
+from slogate.cli.output import CliError, add_command, name_of, relative, render, spec_of
 
 
 def parse_freeze_duration(text: str) -> timedelta:
@@ -67,7 +62,7 @@ def freeze_manifest(
     if not reason.strip():
         raise CliError("--reason must say why releases are frozen, e.g. --reason 'database migration'")
     parse_freeze_duration(duration)
-    spec: dict[str, Any] = {"reason": reason, "start": stamp(now), "duration": duration}
+    spec: dict[str, Any] = {"reason": reason, "start": format_time(now), "duration": duration}
     if selector is not None:
         spec["selector"] = {"matchLabels": selector}
     metadata: dict[str, Any] = {"name": name, "labels": {CREATED_BY_LABEL: CREATED_BY_CLI}}
@@ -78,14 +73,14 @@ def freeze_manifest(
 
 def created_summary(created: dict[str, Any], namespace: str, now: datetime) -> dict[str, Any]:
     spec = spec_of(created)
-    start = datetime.fromisoformat(spec["start"].replace("Z", "+00:00"))
+    start = parse_time(spec["start"])
     end = start + parse_duration(spec["duration"])
     selector = (spec.get("selector") or {}).get("matchLabels")
     return {
         "name": name_of(created),
         "namespace": namespace,
         "start": spec["start"],
-        "end": stamp(end),
+        "end": format_time(end),
         "reason": spec["reason"],
         "scope": ",".join(f"{k}={v}" for k, v in selector.items()) if selector else "every workload",
         "requestedBy": (created["metadata"].get("annotations") or {}).get(REQUESTED_BY_ANNOTATION),

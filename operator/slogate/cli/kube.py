@@ -18,23 +18,10 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from slogate.api.base import GROUP, VERSION, WorkloadKind
+from slogate.api.kinds import names_of
 from slogate.cli.output import CliError
 
 ROLLOUTS = ("argoproj.io", "v1alpha1", "rollouts")
-PLURALS = {
-    "ServiceLevelObjective": "servicelevelobjectives",
-    "ReleaseGate": "releasegates",
-    "ChangeFreeze": "changefreezes",
-    "Incident": "incidents",
-    "HoldSet": "holdsets",
-}
-SHORT_NAMES = {
-    "ServiceLevelObjective": "sgslo",
-    "ReleaseGate": "sggate",
-    "ChangeFreeze": "sgfreeze",
-    "Incident": "sginc",
-    "HoldSet": "sghold",
-}
 
 
 def _body(response: Any) -> dict[str, Any]:
@@ -97,7 +84,7 @@ class Kube:
 
     def list_resources(self, kind: str, namespace: str | None) -> list[dict[str, Any]]:
         """Every ``kind`` in ``namespace``, or in all namespaces when it is None."""
-        plural = PLURALS[kind]
+        plural = names_of(kind).plural
         with self._calling(f"listing {plural}", missing=self._crds_missing(kind)):
             response = self._list_custom(GROUP, VERSION, plural, namespace)
         return list(_body(response)["items"])
@@ -117,24 +104,24 @@ class Kube:
         with self._calling(
             f"reading {kind} {namespace}/{name}",
             missing=f"{kind} {name!r} not found in namespace {namespace!r}; list them with "
-            f"'kubectl get {SHORT_NAMES[kind]} -n {namespace}' or pass -n NAMESPACE",
+            f"'kubectl get {names_of(kind).short_names[0]} -n {namespace}' or pass -n NAMESPACE",
         ):
             response = self._custom.get_namespaced_custom_object(
-                GROUP, VERSION, namespace, PLURALS[kind], name, _preload_content=False
+                GROUP, VERSION, namespace, names_of(kind).plural, name, _preload_content=False
             )
         return _body(response)
 
     def create_resource(self, kind: str, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
         with self._calling(f"creating a {kind} in {namespace}", missing=self._crds_missing(kind)):
             created: Any = self._custom.create_namespaced_custom_object(
-                GROUP, VERSION, namespace, PLURALS[kind], body
+                GROUP, VERSION, namespace, names_of(kind).plural, body
             )
         return dict(created)
 
     def patch_resource(self, kind: str, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
         with self._calling(f"updating {kind} {namespace}/{name}", missing=f"{kind} {name!r} is gone"):
             patched: Any = self._custom.patch_namespaced_custom_object(
-                GROUP, VERSION, namespace, PLURALS[kind], name, patch
+                GROUP, VERSION, namespace, names_of(kind).plural, name, patch
             )
         return dict(patched)
 

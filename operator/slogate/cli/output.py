@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 import yaml
 
 from slogate.api.durations import format_duration
+from slogate.api.wire import format_time, read_time
 
 
 class CliError(Exception):
@@ -91,21 +92,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     )
 
 
-def parse_time(text: Any) -> datetime | None:
-    """An RFC 3339 time as the API server writes it, or None for anything else."""
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def _span(delta: timedelta) -> str:
     seconds = int(abs(delta.total_seconds()))
     if seconds == 0:
@@ -127,12 +113,12 @@ def _split_units(text: str) -> list[str]:
 
 def relative(text: Any, now: datetime) -> str | None:
     """``2026-11-22T09:00:00Z (in 1h2m)`` or ``... (5m ago)``; None when there is no time."""
-    moment = parse_time(text)
+    moment = read_time(text)
     if moment is None:
         return None
     delta = moment - now
     when = f"in {_span(delta)}" if delta.total_seconds() > 0 else f"{_span(delta)} ago"
-    return f"{stamp(moment)} ({when})"
+    return f"{format_time(moment)} ({when})"
 
 
 def number(value: Any, digits: int = 2) -> str | None:

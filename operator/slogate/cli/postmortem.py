@@ -12,6 +12,7 @@ import argparse
 from datetime import datetime, timedelta
 from typing import Any
 
+from slogate.api.wire import format_time, read_time
 from slogate.cli.explain import (
     incident_summary,
     names_workload,
@@ -19,18 +20,7 @@ from slogate.cli.explain import (
     slogate_events,
 )
 from slogate.cli.kube import Kube
-from slogate.cli.output import (
-    add_command,
-    name_of,
-    namespace_of,
-    number,
-    parse_time,
-    percent,
-    render,
-    spec_of,
-    stamp,
-    status_of,
-)
+from slogate.cli.output import add_command, name_of, namespace_of, number, percent, render, spec_of, status_of
 
 LOOKBACK = timedelta(hours=1)
 """How long before the incident opened decisions and deployments still belong to its story."""
@@ -43,52 +33,58 @@ def _reference_text(reference: dict[str, Any], home_namespace: str) -> str:
     return f"{str(reference.get('kind', '')).lower()}/{namespace}{reference.get('name')}"
 
 
-def _affects(slo: dict[str, Any], affected: list[dict[str, Any]], incident_namespace: str) -> bool:
+def _names_affected(
+    reference: dict[str, Any], owner_namespace: str, affected: list[dict[str, Any]], incident_namespace: str
+) -> bool:
+    """Whether ``reference`` (written in a resource of ``owner_namespace``) is an affected workload."""
     return any(
         names_workload(
-            selected,
-            namespace_of(slo),
-            str(reference.get("kind")),
-            reference.get("namespace") or incident_namespace,
-            str(reference.get("name")),
+            reference,
+            owner_namespace,
+            str(workload.get("kind")),
+            workload.get("namespace") or incident_namespace,
+            str(workload.get("name")),
         )
+        for workload in affected
+    )
+
+
+def _affects(slo: dict[str, Any], affected: list[dict[str, Any]], incident_namespace: str) -> bool:
+    return any(
+        _names_affected(selected, namespace_of(slo), affected, incident_namespace)
         for selected in status_of(slo).get("selectedWorkloads") or []
-        for reference in affected
     )
 
 
 def _time(text: Any) -> str | None:
     """The API server's times in one spelling (whole seconds, Z), so the timeline reads and sorts."""
-    moment = parse_time(text)
-    return None if moment is None else stamp(moment)
+    moment = read_time(text)
+    return None if moment is None else format_time(moment)
 
 
 def _in_period(time: Any, opened: datetime | None, resolved: datetime | None) -> bool:
-    moment = parse_time(time)
+    moment = read_time(time)
     if moment is None or opened is None:
         return moment is not None
     return opened - LOOKBACK <= moment and (resolved is None or moment <= resolved + LOOKBACK)
 
 
-def postmortem_view(
-    incident: dict[str, Any],
-    slos: list[dict[str, Any]],
-    gates: list[dict[str, Any]],
-    events_by_workload: dict[str, list[dict[str, Any]]],
-    now: datetime,
-) -> dict[str, Any]:
-    """The draft's facts as plain data (the ``-o json`` output)."""
-    namespace = namespace_of(incident)
-    status = status_of(incident)
-    affected = list(status.get("affectedWorkloads") or [])
-    opened, resolved = parse_time(status.get("openedAt")), parse_time(status.get("resolvedAt"))
-    decisions = [
+def _decisions(
+    events_by_workload: dict[str, list[dict[str, Any]]], opened: datetime | None, resolved: datetime | None
+) -> list[dict[str, Any]]:
+    return [
         {**event, "time": _time(event["time"]), "workload": workload}
         for workload, events in events_by_workload.items()
         for event in slogate_events(events)
         if _in_period(event["time"], opened, resolved)
     ]
-    verdicts = [
+
+
+def _verdicts(
+    gates: list[dict[str, Any]], affected: list[dict[str, Any]], namespace: str
+) -> list[dict[str, Any]]:
+    """The current verdict of every gate on each affected workload, with its blocking checks."""
+    return [
         {
             "gate": name_of(gate),
             "workload": _reference_text(verdict.get("workload") or {}, namespace),
@@ -102,17 +98,12 @@ def postmortem_view(
         }
         for gate in gates
         for verdict in status_of(gate).get("workloads") or []
-        if any(
-            names_workload(
-                verdict.get("workload") or {},
-                namespace_of(gate),
-                str(ref.get("kind")),
-                ref.get("namespace") or namespace,
-                str(ref.get("name")),
-            )
-            for ref in affected
-        )
+        if _names_affected(verdict.get("workload") or {}, namespace_of(gate), affected, namespace)
     ]
+
+
+def _timeline(status: dict[str, Any], decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The incident's state changes and slogate's decisions, in one list sorted by time."""
     timeline = [
         {
             "time": _time(entry.get("time")),
@@ -126,8 +117,40 @@ def postmortem_view(
         }
         for decision in decisions
     ]
+    return sorted(timeline, key=lambda item: str(item["time"] or ""))
+
+
+def _deployments(status: dict[str, Any], namespace: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "time": _time(deployment.get("time")),
+            "workload": _reference_text(deployment.get("workload") or {}, namespace),
+            "revision": deployment.get("revision"),
+            "images": [
+                f"{image.get('container')}: {image.get('previous') or '(new)'} -> {image.get('current')}"
+                for image in deployment.get("images") or []
+            ],
+            "owner": deployment.get("owner"),
+        }
+        for deployment in status.get("recentDeployments") or []
+    ]
+
+
+def postmortem_view(
+    incident: dict[str, Any],
+    slos: list[dict[str, Any]],
+    gates: list[dict[str, Any]],
+    events_by_workload: dict[str, list[dict[str, Any]]],
+    now: datetime,
+) -> dict[str, Any]:
+    """The draft's facts as plain data (the ``-o json`` output)."""
+    namespace = namespace_of(incident)
+    status = status_of(incident)
+    affected = list(status.get("affectedWorkloads") or [])
+    opened, resolved = read_time(status.get("openedAt")), read_time(status.get("resolvedAt"))
+    decisions = _decisions(events_by_workload, opened, resolved)
     return {
-        "generatedAt": stamp(now),
+        "generatedAt": format_time(now),
         "incident": {
             **incident_summary(incident),
             "description": spec_of(incident).get("description"),
@@ -137,22 +160,10 @@ def postmortem_view(
             "affectedWorkloads": [_reference_text(reference, namespace) for reference in affected],
         },
         "sloImpact": [slo_summary(slo) for slo in slos if _affects(slo, affected, namespace)],
-        "timeline": sorted(timeline, key=lambda item: str(item["time"] or "")),
-        "deployments": [
-            {
-                "time": _time(deployment.get("time")),
-                "workload": _reference_text(deployment.get("workload") or {}, namespace),
-                "revision": deployment.get("revision"),
-                "images": [
-                    f"{image.get('container')}: {image.get('previous') or '(new)'} -> {image.get('current')}"
-                    for image in deployment.get("images") or []
-                ],
-                "owner": deployment.get("owner"),
-            }
-            for deployment in status.get("recentDeployments") or []
-        ],
+        "timeline": _timeline(status, decisions),
+        "deployments": _deployments(status, namespace),
         "gateDecisions": decisions,
-        "gateVerdicts": verdicts,
+        "gateVerdicts": _verdicts(gates, affected, namespace),
     }
 
 
@@ -166,9 +177,20 @@ def _markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def markdown(view: dict[str, Any]) -> str:
+PROMPTS = [
+    "## Root cause",
+    "_Why it happened; the trigger and the conditions that let it through._",
+    "## What went well, what did not",
+    "_Detection, response, the release gates' part._",
+    "## Action items",
+    "| Action | Owner | Due |\n|---|---|---|\n|  |  |  |",
+]
+"""The sections only people can write."""
+
+
+def _summary(view: dict[str, Any]) -> list[str]:
     incident = view["incident"]
-    parts = [
+    return [
         f"# Postmortem (draft): {incident['title']}",
         f"_Generated by `slogate postmortem` at {view['generatedAt']} from Incident "
         f"{incident['namespace']}/{incident['name']} and slogate's records. Check every fact; "
@@ -188,8 +210,11 @@ def markdown(view: dict[str, Any]) -> str:
             ],
         ),
         incident["description"] or "_What happened, in two sentences._",
-        "## Impact on SLOs",
     ]
+
+
+def _slo_impact(view: dict[str, Any]) -> list[str]:
+    parts = ["## Impact on SLOs"]
     if view["sloImpact"]:
         parts.append(f"As measured at {view['generatedAt']}:")
         parts.append(
@@ -212,12 +237,14 @@ def markdown(view: dict[str, Any]) -> str:
     else:
         parts.append("No ServiceLevelObjective protects the affected workloads.")
     parts.append("_Users affected, requests failed, budget spent by this incident._")
-    parts.append("## Timeline (UTC)")
-    parts.append(
-        "\n".join(f"- {_cell(item['time'])}: {item['what']}" for item in view["timeline"]) or "No records."
-    )
-    parts.append("## Deployments before and during the incident")
-    parts.append(
+    return parts
+
+
+def _timeline_and_deployments(view: dict[str, Any]) -> list[str]:
+    return [
+        "## Timeline (UTC)",
+        "\n".join(f"- {_cell(item['time'])}: {item['what']}" for item in view["timeline"]) or "No records.",
+        "## Deployments before and during the incident",
         _markdown_table(
             ["Time", "Workload", "Revision", "Image changes", "Owner"],
             [
@@ -226,9 +253,12 @@ def markdown(view: dict[str, Any]) -> str:
             ],
         )
         if view["deployments"]
-        else "None recorded."
-    )
-    parts.append("## Release gate decisions")
+        else "None recorded.",
+    ]
+
+
+def _gate_decisions(view: dict[str, Any]) -> list[str]:
+    parts = ["## Release gate decisions"]
     if view["gateDecisions"]:
         parts.append(
             _markdown_table(
@@ -249,13 +279,16 @@ def markdown(view: dict[str, Any]) -> str:
                 ],
             )
         )
-    parts += [
-        "## Root cause",
-        "_Why it happened; the trigger and the conditions that let it through._",
-        "## What went well, what did not",
-        "_Detection, response, the release gates' part._",
-        "## Action items",
-        "| Action | Owner | Due |\n|---|---|---|\n|  |  |  |",
+    return parts
+
+
+def markdown(view: dict[str, Any]) -> str:
+    parts = [
+        *_summary(view),
+        *_slo_impact(view),
+        *_timeline_and_deployments(view),
+        *_gate_decisions(view),
+        *PROMPTS,
     ]
     return "\n\n".join(parts) + "\n"
 

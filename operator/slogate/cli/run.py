@@ -156,8 +156,7 @@ def _admission(args: argparse.Namespace) -> AdmissionSettings:
     )
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    run = commands.add_parser("run", help="run the operator against the current kubeconfig or in-cluster")
+def _add_prometheus_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--prometheus-url",
         default=_env("PROMETHEUS_URL"),
@@ -175,6 +174,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=_env("PROMETHEUS_INSECURE_SKIP_VERIFY") == "true",
         help="do not verify Prometheus' TLS certificate (set REQUESTS_CA_BUNDLE for a private CA instead)",
     )
+
+
+def _add_scope_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--namespace",
         "-n",
@@ -194,6 +196,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "(e.g. app.kubernetes.io/instance; env SLOGATE_ARGOCD_TRACKING_LABEL); its tracking "
         "annotation is recognised always",
     )
+
+
+def _add_operation_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--evaluation-interval",
         type=_duration,
@@ -236,6 +241,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="what gates do while Prometheus cannot be reached: Hold (default) new promotions, or "
         "Proceed; missing data never rolls anything back",
     )
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = commands.add_parser("run", help="run the operator against the current kubeconfig or in-cluster")
+    _add_prometheus_flags(run)
+    _add_scope_flags(run)
+    _add_operation_flags(run)
     _add_sink_flags(run)
     _add_admission_flags(run)
     run.set_defaults(handler=lambda args: run_operator(settings_from(args)))

@@ -8,12 +8,19 @@ each read from what the operator last wrote (resource status and workload annota
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from slogate.api.base import WorkloadKind
-from slogate.api.holdset import HELD_ANNOTATION, HELD_SINCE_ANNOTATION, REASON_ANNOTATION
 from slogate.api.incident import IncidentState
+from slogate.api.wire import (
+    DECISION_ANNOTATION,
+    EXPECTED_CLEAR_ANNOTATION,
+    HELD_ANNOTATION,
+    HELD_SINCE_ANNOTATION,
+    REASON_ANNOTATION,
+)
 from slogate.cli.explain import freeze_summary, incident_summary, slo_summary, slo_table
 from slogate.cli.kube import Kube
 from slogate.cli.output import (
@@ -26,10 +33,6 @@ from slogate.cli.output import (
     section,
     spec_of,
     table,
-)
-from slogate.reconcile.markers import (
-    DECISION_ANNOTATION,
-    EXPECTED_CLEAR_ANNOTATION,
 )
 
 HOLDING_DECISIONS = ("Hold", "Rollback")
@@ -83,73 +86,83 @@ def _qualified(item: dict[str, Any], all_namespaces: bool) -> str:
     return f"{item['namespace']}/{item['name']}" if all_namespaces else str(item["name"])
 
 
+Namer = Callable[[dict[str, Any]], str]
+
+
+def _slos_block(view: dict[str, Any], name: Namer) -> str:
+    if not view["slos"]:
+        return "SLOs: none"
+    return section("SLOs", slo_table([{**slo, "name": name(slo)} for slo in view["slos"]]))
+
+
+def _freezes_block(view: dict[str, Any], now: datetime, name: Namer) -> str:
+    if not view["activeFreezes"]:
+        return "Active freezes: none"
+    rows = [
+        [name(f), relative(f["ends"], now) or "-", f["heldWorkloads"], f["reason"]]
+        for f in view["activeFreezes"]
+    ]
+    return section("Active freezes", table(["name", "ends", "held", "reason"], rows))
+
+
+def _incidents_block(view: dict[str, Any], now: datetime, name: Namer) -> str:
+    if not view["openIncidents"]:
+        return "Open incidents: none"
+    rows = [
+        [
+            name(i),
+            i["severity"],
+            i["state"],
+            "yes" if i["holdingPromotions"] else "no",
+            relative(i["openedAt"], now) or "-",
+            i["title"],
+        ]
+        for i in view["openIncidents"]
+    ]
+    return section("Open incidents", table(["name", "severity", "state", "holding", "opened", "title"], rows))
+
+
+def _held_block(view: dict[str, Any], now: datetime, name: Namer) -> str:
+    if not view["heldWorkloads"]:
+        return "Held workloads: none"
+    rows = [
+        [
+            f"{w['kind'].lower()}/{name(w)}",
+            w["decision"],
+            "yes" if w["paused"] else "no",
+            relative(w["heldSince"], now) or "-",
+            relative(w["expectedClear"], now) or "unknown",
+            w["reason"],
+        ]
+        for w in view["heldWorkloads"]
+    ]
+    return section(
+        "Held workloads (slogate explain KIND/NAME for every input)",
+        table(["workload", "decision", "paused", "since", "clears", "reason"], rows),
+    )
+
+
+def _admission_block(view: dict[str, Any]) -> str:
+    if not view["admission"]:
+        return "Holds applied at admission: none in force"
+    rows = [[a["namespace"], a["holds"], a["enforcedBy"]] for a in view["admission"]]
+    return section(
+        "Holds applied at admission (new deploys caught by them are paused in the same write)",
+        table(["namespace", "holds", "enforced by"], rows),
+    )
+
+
 def human(view: dict[str, Any], now: datetime, all_namespaces: bool) -> str:
     def name(item: dict[str, Any]) -> str:
         return _qualified(item, all_namespaces)
 
-    blocks = []
-    if view["slos"]:
-        slos = [{**slo, "name": name(slo)} for slo in view["slos"]]
-        blocks.append(section("SLOs", slo_table(slos)))
-    else:
-        blocks.append("SLOs: none")
-    if view["activeFreezes"]:
-        rows = [
-            [name(f), relative(f["ends"], now) or "-", f["heldWorkloads"], f["reason"]]
-            for f in view["activeFreezes"]
-        ]
-        blocks.append(section("Active freezes", table(["name", "ends", "held", "reason"], rows)))
-    else:
-        blocks.append("Active freezes: none")
-    if view["openIncidents"]:
-        rows = [
-            [
-                name(i),
-                i["severity"],
-                i["state"],
-                "yes" if i["holdingPromotions"] else "no",
-                relative(i["openedAt"], now) or "-",
-                i["title"],
-            ]
-            for i in view["openIncidents"]
-        ]
-        blocks.append(
-            section(
-                "Open incidents", table(["name", "severity", "state", "holding", "opened", "title"], rows)
-            )
-        )
-    else:
-        blocks.append("Open incidents: none")
-    if view["heldWorkloads"]:
-        rows = [
-            [
-                f"{w['kind'].lower()}/{name(w)}",
-                w["decision"],
-                "yes" if w["paused"] else "no",
-                relative(w["heldSince"], now) or "-",
-                relative(w["expectedClear"], now) or "unknown",
-                w["reason"],
-            ]
-            for w in view["heldWorkloads"]
-        ]
-        blocks.append(
-            section(
-                "Held workloads (slogate explain KIND/NAME for every input)",
-                table(["workload", "decision", "paused", "since", "clears", "reason"], rows),
-            )
-        )
-    else:
-        blocks.append("Held workloads: none")
-    if view["admission"]:
-        rows = [[a["namespace"], a["holds"], a["enforcedBy"]] for a in view["admission"]]
-        blocks.append(
-            section(
-                "Holds applied at admission (new deploys caught by them are paused in the same write)",
-                table(["namespace", "holds", "enforced by"], rows),
-            )
-        )
-    else:
-        blocks.append("Holds applied at admission: none in force")
+    blocks = [
+        _slos_block(view, name),
+        _freezes_block(view, now, name),
+        _incidents_block(view, now, name),
+        _held_block(view, now, name),
+        _admission_block(view),
+    ]
     return "\n\n".join(blocks)
 
 

@@ -15,23 +15,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from slogate.api.durations import parse_duration
-from slogate.cli.freeze import CREATED_BY_CLI, CREATED_BY_LABEL
-from slogate.cli.kube import Kube
-from slogate.cli.output import (
-    CliError,
-    add_command,
-    labels_of,
-    name_of,
-    parse_time,
-    render,
-    spec_of,
-    stamp,
-    status_of,
-    table,
+from slogate.api.wire import (
+    CREATED_BY_CLI,
+    CREATED_BY_LABEL,
+    ENDED_AT_ANNOTATION,
+    ENDED_BY_ANNOTATION,
+    format_time,
+    read_time,
 )
-
-ENDED_BY_ANNOTATION = "slogate.dev/ended-by"
-ENDED_AT_ANNOTATION = "slogate.dev/ended-at"
+from slogate.cli.kube import Kube
+from slogate.cli.output import CliError, add_command, labels_of, name_of, render, spec_of, status_of, table
 
 
 def made_by_cli(freeze: dict[str, Any]) -> bool:
@@ -41,13 +34,13 @@ def made_by_cli(freeze: dict[str, Any]) -> bool:
 def in_force(freeze: dict[str, Any], now: datetime) -> bool:
     """Active as the operator last reported it, and its current window not already over."""
     status = status_of(freeze)
-    end = parse_time((status.get("currentWindow") or {}).get("end"))
+    end = read_time((status.get("currentWindow") or {}).get("end"))
     return bool(status.get("active")) and (end is None or end > now)
 
 
 def _planned_end(spec: dict[str, Any], start: datetime | None) -> datetime | None:
     """When a one-shot freeze ends: its end, or its start plus its duration."""
-    end = parse_time(spec.get("end"))
+    end = read_time(spec.get("end"))
     if end is None and start is not None and spec.get("duration"):
         end = start + parse_duration(str(spec["duration"]))
     return end
@@ -62,21 +55,23 @@ def end_patch(freeze: dict[str, Any], ended_by: str | None, now: datetime) -> di
             f"ChangeFreeze {name!r} is recurring; unfreeze ends one-shot freezes only: delete it "
             f"('kubectl delete sgfreeze {name}') or edit its recurrence"
         )
-    start = parse_time(spec.get("start")) or parse_time(freeze["metadata"].get("creationTimestamp"))
+    start = read_time(spec.get("start")) or read_time(freeze["metadata"].get("creationTimestamp"))
     if start is not None and start > now:
         raise CliError(
-            f"ChangeFreeze {name!r} has not started yet (it starts {stamp(start)}); delete it "
+            f"ChangeFreeze {name!r} has not started yet (it starts {format_time(start)}); delete it "
             f"('kubectl delete sgfreeze {name}') to cancel it"
         )
     end_now = _planned_end(spec, start)
     if end_now is not None and end_now <= now:
-        raise CliError(f"ChangeFreeze {name!r} is already over (it ended {stamp(end_now)}); nothing to end")
+        raise CliError(
+            f"ChangeFreeze {name!r} is already over (it ended {format_time(end_now)}); nothing to end"
+        )
     # The CRD requires end > start: a freeze made this very second ends one second after it began.
     end = max(now, start + timedelta(seconds=1)) if start is not None else now
-    annotations = {ENDED_AT_ANNOTATION: stamp(now)}
+    annotations = {ENDED_AT_ANNOTATION: format_time(now)}
     if ended_by:
         annotations[ENDED_BY_ANNOTATION] = ended_by
-    return {"metadata": {"annotations": annotations}, "spec": {"end": stamp(end), "duration": None}}
+    return {"metadata": {"annotations": annotations}, "spec": {"end": format_time(end), "duration": None}}
 
 
 def chosen(

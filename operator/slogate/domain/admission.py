@@ -21,15 +21,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from slogate.api.base import CHANGE_TYPE_ANNOTATION
-from slogate.api.holdset import (
+from slogate.api.holdset import HoldRule
+from slogate.api.wire import (
+    CHANGE_TYPE_ANNOTATION,
     HELD_ANNOTATION,
     HELD_BY_ADMISSION,
     HELD_BY_ANNOTATION,
     HELD_SINCE_ANNOTATION,
     REASON_ANNOTATION,
     ROLLED_BACK_TO_ANNOTATION,
-    HoldRule,
 )
 from slogate.domain.scope import selector_matches
 
@@ -98,7 +98,8 @@ class AdmissionHold:
     def annotations(self) -> dict[str, str]:
         return {
             HELD_ANNOTATION: "true",
-            HELD_SINCE_ANNOTATION: self.holds[0].since.isoformat().replace("+00:00", "Z"),
+            # The time exactly as the HoldSet carries it: the CEL policy copies that string.
+            HELD_SINCE_ANNOTATION: self.holds[0].model_dump(mode="json")["since"],
             HELD_BY_ANNOTATION: HELD_BY_ADMISSION,
             REASON_ANNOTATION: "; ".join(hold.message for hold in self.holds),
         }

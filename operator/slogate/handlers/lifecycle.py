@@ -7,8 +7,8 @@ from typing import Any
 
 import kopf
 
+from slogate.api.holdset import AdmissionMode
 from slogate.handlers.admission import serve_webhook
-from slogate.reconcile.admission import AdmissionMode
 from slogate.runtime import build_runtime
 
 

@@ -8,6 +8,8 @@ from typing import Any
 import kopf
 
 from slogate.api.base import GROUP, WorkloadKind
+from slogate.api.holdset import HoldSet
+from slogate.api.kinds import RESOURCE_TYPES
 
 
 @kopf.on.event("apps", "v1", "deployments", id="deployment-changed")
@@ -20,14 +22,16 @@ async def rollout_changed(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo
     await memo.runtime.controller.workload_event(WorkloadKind.ROLLOUT, event.get("type"), body)
 
 
-@kopf.on.event(GROUP, "servicelevelobjectives", id="slo-changed")
-@kopf.on.event(GROUP, "releasegates", id="gate-changed")
-@kopf.on.event(GROUP, "changefreezes", id="freeze-changed")
-@kopf.on.event(GROUP, "incidents", id="incident-changed")
 async def resource_changed(
     event: kopf.RawEvent, body: kopf.Body, resource: kopf.Resource, memo: kopf.Memo, **_: Any
 ) -> None:
     await memo.runtime.controller.resource_event(resource.plural, event.get("type"), body)
+
+
+# One handler for the four kinds of the registry; an event handler keeps no progress in the object,
+# so its id only names the kind in kopf's log lines.
+for _model in RESOURCE_TYPES:
+    kopf.on.event(GROUP, _model.names.plural, id=f"{_model.names.singular}-changed")(resource_changed)
 
 
 @kopf.on.event("", "v1", "namespaces", id="namespace-changed")
@@ -35,6 +39,6 @@ def namespace_changed(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **
     memo.runtime.controller.namespace_event(event.get("type"), body)
 
 
-@kopf.on.event(GROUP, "holdsets", id="holdset-changed")
+@kopf.on.event(GROUP, HoldSet.names.plural, id="holdset-changed")
 def holdset_changed(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     memo.runtime.admission.holdset_event(event.get("type"), body)

@@ -27,13 +27,12 @@ import asyncio
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import ValidationError
 
 from slogate.api.gate import NoDataPolicy
-from slogate.api.holdset import HOLDSET_NAME, HoldRule, HoldSetSpec
+from slogate.api.holdset import HOLDSET_NAME, AdmissionMode, HoldRule, HoldSetSpec
 from slogate.domain.admission import AdmissionHold, hold_at_admission, matching_holds
 from slogate.reconcile.holds import hold_rules
 from slogate.reconcile.markers import without_measurements
@@ -42,14 +41,6 @@ from slogate.reconcile.snapshots import CheckValues
 from slogate.reconcile.world import WorkloadState, World
 
 log = logging.getLogger(__name__)
-
-
-class AdmissionMode(StrEnum):
-    """How a deploy that arrives during a hold is held."""
-
-    POLICY = "MutatingAdmissionPolicy"
-    WEBHOOK = "Webhook"
-    RECONCILE = "Reconcile"
 
 
 def _comparable(spec: HoldSetSpec) -> list[dict[str, Any]]:
@@ -113,7 +104,7 @@ class AdmissionHolds:
         world = self._world
         found = set(world.namespace_labels) | set(self._published)
         found |= {state.namespace for state in world.workloads.values()}
-        for collection in (world.gates, world.slos, world.freezes, world.incidents):
+        for collection in world.collections():
             found |= {tracked.namespace for tracked in collection.valid()}
         return found
 

@@ -17,10 +17,10 @@ from datetime import datetime
 from typing import Any
 
 from slogate.api.base import WorkloadKind
+from slogate.api.slo import ServiceLevelObjective
 from slogate.reconcile.cycle import EvaluationCycle
-from slogate.reconcile.world import Collection, World
+from slogate.reconcile.world import World
 
-SLO_PLURAL = "servicelevelobjectives"
 DELETED = "DELETED"
 
 
@@ -30,15 +30,6 @@ class Controller:
         self.cycle = cycle
         self._clock = clock
         self.loaded = False
-
-    def _collection(self, plural: str) -> Collection[Any]:
-        collections: dict[str, Collection[Any]] = {
-            SLO_PLURAL: self.world.slos,
-            "releasegates": self.world.gates,
-            "changefreezes": self.world.freezes,
-            "incidents": self.world.incidents,
-        }
-        return collections[plural]
 
     def load(
         self,
@@ -51,7 +42,7 @@ class Controller:
             self.world.observe_namespace(namespace, deleted=False)
         for plural, bodies in resources.items():
             for body in bodies:
-                self._collection(plural).observe(body, deleted=False)
+                self.world.collection(plural).observe(body, deleted=False)
         for kind, body in workloads:
             self.world.observe_workload(kind, body, deleted=False)
         self.loaded = True
@@ -72,14 +63,14 @@ class Controller:
         await self.cycle.reconcile([key], self._clock())
 
     async def resource_event(self, plural: str, event_type: str | None, body: Mapping[str, Any]) -> None:
-        collection = self._collection(plural)
+        collection = self.world.collection(plural)
         metadata = body.get("metadata") or {}
         previous = collection.get(str(metadata.get("namespace", "")), str(metadata.get("name", "")))
         tracked = collection.observe(body, deleted=event_type == DELETED)
         spec_changed = event_type == DELETED or previous is None or previous.generation != tracked.generation
         if not spec_changed or not self.loaded or not self.cycle.active:
             return
-        if plural == SLO_PLURAL:
+        if plural == ServiceLevelObjective.names.plural:
             self.cycle.wake()
         else:
             await self.cycle.resource_changed(tracked.namespace)

@@ -302,7 +302,7 @@ class EvaluationCycle:
                 now=now,
             )
             readings.append(slo_reading(slo.tracked.namespace, slo.tracked.name, status))
-            writes += self._publish("servicelevelobjectives", self._world.slos, slo.tracked, status)
+            writes += self._publish(self._world.slos.plural, self._world.slos, slo.tracked, status)
         if self.active:
             self._telemetry.slos(readings)
         await self._run_writes(writes, "slo status")
@@ -418,15 +418,15 @@ class EvaluationCycle:
         writes = []
         for gate in list(self._world.gates.items.values()):
             status = gate_status(gate, reach.selected_by("gate", gate), self._decisions, now)
-            writes += self._publish("releasegates", self._world.gates, gate, status)
+            writes += self._publish(self._world.gates.plural, self._world.gates, gate, status)
         for freeze in list(self._world.freezes.items.values()):
             status = freeze_status(freeze, reach.selected_by("freeze", freeze), self._decisions, now)
-            writes += self._publish("changefreezes", self._world.freezes, freeze, status)
+            writes += self._publish(self._world.freezes.plural, self._world.freezes, freeze, status)
         for incident in list(self._world.incidents.items.values()):
             affected = reach.selected_by("incident", incident)
             await self._recent_deployments(state.key for state in affected)
             status = incident_status(incident, affected, self._decisions, self._recent, now)
-            writes += self._publish("incidents", self._world.incidents, incident, status)
+            writes += self._publish(self._world.incidents.plural, self._world.incidents, incident, status)
         await self._run_writes(writes, "resource status")
 
     def forget_history(self, key: WorkloadKey) -> None:

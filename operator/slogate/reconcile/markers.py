@@ -1,4 +1,5 @@
-"""What slogate writes on a workload to explain a decision, and to remember what it did.
+"""What slogate writes on a workload to explain a decision, and to remember what it did (the keys
+are the wire contract, in ``slogate.api.wire``).
 
 The annotations are the durable record: a person reads them with ``kubectl describe``, Argo CD
 shows them, and a restarted operator reads ``held`` and ``rolled-back-to`` to know which pause is
@@ -12,33 +13,29 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from slogate.api.gate import Verdict
-from slogate.api.holdset import (
+from slogate.api.wire import (
+    ACTION_REQUIRED_ANNOTATION,
+    DECIDED_AT_ANNOTATION,
+    DECISION_ANNOTATION,
+    DRY_RUN_DECISION_ANNOTATION,
+    EXPECTED_CLEAR_ANNOTATION,
+    GATE_ANNOTATION,
     HELD_ANNOTATION,
     HELD_BY_ANNOTATION,
     HELD_BY_OPERATOR,
+    HELD_LATE_ANNOTATION,
     HELD_SINCE_ANNOTATION,
+    HELD_TEMPLATE_ANNOTATION,
     REASON_ANNOTATION,
     RELEASED_AT_ANNOTATION,
+    REVISION_ANNOTATION,
+    SLO_STATE_ANNOTATION,
+    format_time,
 )
 from slogate.domain.checks import Reason
 from slogate.domain.verdict import Decision
 
-PREFIX = "slogate.dev/"
-DECISION_ANNOTATION = PREFIX + "decision"
-DECIDED_AT_ANNOTATION = PREFIX + "decided-at"
-REVISION_ANNOTATION = PREFIX + "revision"
-SLO_STATE_ANNOTATION = PREFIX + "slo-state"
-GATE_ANNOTATION = PREFIX + "gate"
-EXPECTED_CLEAR_ANNOTATION = PREFIX + "expected-clear"
-DRY_RUN_DECISION_ANNOTATION = PREFIX + "dry-run-decision"
-HELD_LATE_ANNOTATION = PREFIX + "held-late"
-HELD_TEMPLATE_ANNOTATION = PREFIX + "held-template"
-ACTION_REQUIRED_ANNOTATION = PREFIX + "action-required"
 MAX_REASON_LENGTH = 2048
-
-
-def timestamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def described(reason: Reason) -> str:
@@ -74,12 +71,12 @@ def decision_annotations(
         DECISION_ANNOTATION: settled.value,
         DRY_RUN_DECISION_ANNOTATION: None if decision.enforced else decision.action.value,
         REASON_ANNOTATION: explanation(decision),
-        DECIDED_AT_ANNOTATION: timestamp(now),
+        DECIDED_AT_ANNOTATION: format_time(now),
         REVISION_ANNOTATION: revision,
         SLO_STATE_ANNOTATION: ", ".join(f"{name}={state}" for name, state in sorted(slo_states.items()))
         or None,
         GATE_ANNOTATION: ", ".join(deciding_gates(decision)) or None,
-        EXPECTED_CLEAR_ANNOTATION: timestamp(decision.expected_clear_at)
+        EXPECTED_CLEAR_ANNOTATION: format_time(decision.expected_clear_at)
         if decision.expected_clear_at
         else None,
     }
@@ -90,7 +87,7 @@ def hold_annotations(now: datetime) -> dict[str, str | None]:
     change and did not) is found after the hold and written then, in ``HELD_LATE_ANNOTATION``."""
     return {
         HELD_ANNOTATION: "true",
-        HELD_SINCE_ANNOTATION: timestamp(now),
+        HELD_SINCE_ANNOTATION: format_time(now),
         HELD_BY_ANNOTATION: HELD_BY_OPERATOR,
         HELD_LATE_ANNOTATION: None,
     }
@@ -100,7 +97,7 @@ def release_annotations(released_at: datetime | None = None) -> dict[str, str | 
     """Lift slogate's hold marks. ``released_at`` is given when the workload is one a GitOps tool
     syncs, so a pause it writes back soon after is known for the echo it is; None removes it."""
     return {
-        RELEASED_AT_ANNOTATION: timestamp(released_at) if released_at is not None else None,
+        RELEASED_AT_ANNOTATION: format_time(released_at) if released_at is not None else None,
         HELD_ANNOTATION: None,
         HELD_SINCE_ANNOTATION: None,
         HELD_BY_ANNOTATION: None,

@@ -24,9 +24,9 @@ from slogate.api.slo import ServiceLevelObjective
 from slogate.domain.inputs import ReleaseImpact
 from slogate.domain.queries import resolve_queries
 from slogate.domain.recording import history_from_samples, is_long_window
+from slogate.domain.releases import consumed_percent, release_started, release_window
 from slogate.reconcile.ports import QueryResult
 from slogate.reconcile.reach import Reach
-from slogate.reconcile.releases import consumed_percent, release_started, release_window
 from slogate.reconcile.slos import SloQueries, history_query_for, long_window_queries, queries_for
 from slogate.reconcile.snapshots import CycleInputs, WorkloadKey
 from slogate.reconcile.world import Tracked, World

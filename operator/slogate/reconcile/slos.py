@@ -32,6 +32,7 @@ from slogate.api.slo import (
     SloState,
     WindowBurnRate,
 )
+from slogate.api.wire import read_time
 from slogate.domain.alerts import SloAssessment, assess_slo, windows_to_measure
 from slogate.domain.budget import Measurement
 from slogate.domain.queries import ResolvedQueries, resolve_queries
@@ -356,11 +357,8 @@ def status_changed(
         {key: value for key, value in wanted.items() if key not in ignored},
     ):
         return True
-    last = current.get("lastEvaluationTime")
-    now = wanted.get("lastEvaluationTime")
-    if not isinstance(last, str) or not isinstance(now, str):
+    last = read_time(current.get("lastEvaluationTime"))
+    now = read_time(wanted.get("lastEvaluationTime"))
+    if last is None or now is None:
         return True
-    elapsed = datetime.fromisoformat(now.replace("Z", "+00:00")) - datetime.fromisoformat(
-        last.replace("Z", "+00:00")
-    )
-    return elapsed >= heartbeat
+    return now - last >= heartbeat

@@ -18,6 +18,7 @@ from slogate.api.durations import format_duration
 from slogate.api.freeze import ChangeFreeze, ChangeFreezeStatus, FreezeWindowStatus
 from slogate.api.gate import CheckKind, ReleaseGate, ReleaseGateStatus, Verdict, WorkloadVerdict
 from slogate.api.incident import Incident, IncidentStatus, RecentDeployment, TimelineEntry
+from slogate.api.wire import format_time
 from slogate.domain.calendar import FreezeWindow
 from slogate.domain.verdict import Decision
 from slogate.reconcile.conditions import as_merge_patch, previous_conditions, readiness, validity
@@ -42,7 +43,7 @@ def _invalid_status(tracked: Tracked[Any], now: datetime) -> dict[str, Any]:
     previous = previous_conditions(tracked.body)
     return {
         "observedGeneration": tracked.generation,
-        "lastEvaluationTime": _dump_time(now),
+        "lastEvaluationTime": format_time(now),
         "conditions": [
             _dump(
                 validity(problems=tracked.problems, now=now, generation=tracked.generation, previous=previous)
@@ -59,10 +60,6 @@ def _invalid_status(tracked: Tracked[Any], now: datetime) -> dict[str, Any]:
             ),
         ],
     }
-
-
-def _dump_time(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _valid_conditions(tracked: Tracked[Any], now: datetime, message: str) -> list[Any]:

@@ -22,21 +22,25 @@ from enum import StrEnum
 
 from slogate.api.base import WorkloadKind
 from slogate.api.gate import CheckKind, NoDataPolicy, Verdict
-from slogate.api.holdset import HELD_BY_ADMISSION, HELD_BY_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
+from slogate.api.wire import (
+    ACTION_REQUIRED_ANNOTATION,
+    DECISION_ANNOTATION,
+    HELD_BY_ADMISSION,
+    HELD_BY_ANNOTATION,
+    HELD_LATE_ANNOTATION,
+    HELD_TEMPLATE_ANNOTATION,
+    ROLLED_BACK_TO_ANNOTATION,
+    format_time,
+)
 from slogate.domain.verdict import Decision, decide
 from slogate.reconcile.admission import AdmissionHolds
 from slogate.reconcile.markers import (
-    ACTION_REQUIRED_ANNOTATION,
-    DECISION_ANNOTATION,
-    HELD_LATE_ANNOTATION,
-    HELD_TEMPLATE_ANNOTATION,
     deciding_gates,
     decision_annotations,
     differs,
     explanation,
     hold_annotations,
     release_annotations,
-    timestamp,
 )
 from slogate.reconcile.ports import (
     Annotations,
@@ -399,7 +403,7 @@ class WorkloadReconciler:
             self._telemetry.held_late(state.kind.value, state.namespace, start.pods_started)
         return (
             f"held late: admission did not hold this deploy; {start.pods_started} pod(s) of the new "
-            f"revision started after the hold began at {timestamp(since)}"
+            f"revision started after the hold began at {format_time(since)}"
         )
 
     async def _report(

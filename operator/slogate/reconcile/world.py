@@ -9,24 +9,29 @@ live in the cluster (annotations and status), never only here.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from slogate.api.base import CHANGE_TYPE_ANNOTATION, ChangeType, LabelSelector, Resource, WorkloadKind
+from slogate.api.base import ChangeType, LabelSelector, Resource, WorkloadKind
 from slogate.api.freeze import ChangeFreeze
 from slogate.api.gate import ReleaseGate
-from slogate.api.holdset import HELD_ANNOTATION, RELEASED_AT_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
 from slogate.api.incident import Incident
+from slogate.api.kinds import by_plural
 from slogate.api.slo import ServiceLevelObjective
 from slogate.api.validation import FieldProblem, InvalidResourceError, parse_resource
+from slogate.api.wire import (
+    CHANGE_TYPE_ANNOTATION,
+    HELD_ANNOTATION,
+    RELEASED_AT_ANNOTATION,
+    ROLLED_BACK_TO_ANNOTATION,
+    read_time,
+)
 from slogate.domain.scope import Workload, governs
+from slogate.domain.templates import template_hash
 
 ModelT = TypeVar("ModelT", bound=Resource)
-POD_TEMPLATE_HASH_LABELS = ("pod-template-hash", "rollouts-pod-template-hash")
 # Argo CD's default (annotation) tracking method marks every resource it syncs with this.
 ARGOCD_TRACKING_ANNOTATION = "argocd.argoproj.io/tracking-id"
 GITOPS_FIELD_MANAGERS = frozenset({"argocd-controller"})
@@ -97,7 +102,7 @@ class WorkloadState:
         from Git, say) re-pauses it after the release, under Argo CD's name and without slogate's
         marks. Left alone, that pause would hold the workload for ever. Recognised once per
         release (releasing it again removes the release time) and only soon after it."""
-        released = _parsed_time(self.annotations.get(RELEASED_AT_ANNOTATION))
+        released = read_time(self.annotations.get(RELEASED_AT_ANNOTATION))
         return (
             self.paused
             and self.gitops_managed
@@ -116,18 +121,6 @@ class WorkloadState:
 
 def _int(value: Any) -> int:
     return int(value) if isinstance(value, int | str) and str(value).lstrip("-").isdigit() else 0
-
-
-def template_hash(template: Mapping[str, Any]) -> str:
-    """A stable digest of a pod template, ignoring the controllers' own hash labels."""
-    metadata = dict(template.get("metadata") or {})
-    labels = {
-        key: value
-        for key, value in (metadata.get("labels") or {}).items()
-        if key not in POD_TEMPLATE_HASH_LABELS
-    }
-    canonical = json.dumps({**template, "metadata": {**metadata, "labels": labels}}, sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def _change_type(template: Mapping[str, Any]) -> ChangeType | None:
@@ -159,20 +152,13 @@ def rollout_rolling(body: Mapping[str, Any]) -> bool:
     return bool(current and stable and current != stable and _int(status.get("updatedReplicas")) > 0)
 
 
-def _parsed_time(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
-    except ValueError:
-        return None
-
-
 def pause_writer(metadata: Mapping[str, Any]) -> tuple[str | None, datetime | None]:
     """Who last set ``spec.paused``, and when: the newest ``managedFields`` entry that owns it."""
     owners = [
         (when, str(entry.get("manager", "")))
         for entry in metadata.get("managedFields") or ()
         if "f:paused" in ((entry.get("fieldsV1") or {}).get("f:spec") or {})
-        and (when := _parsed_time(entry.get("time"))) is not None
+        and (when := read_time(entry.get("time"))) is not None
     ]
     if not owners:
         return None, None
@@ -233,7 +219,7 @@ def is_older(version: str, than: str) -> bool:
 
 def _created_at(metadata: Mapping[str, Any]) -> datetime | None:
     stamp = metadata.get("creationTimestamp")
-    return stamp if isinstance(stamp, datetime) else _parsed_time(stamp)
+    return stamp if isinstance(stamp, datetime) else read_time(stamp)
 
 
 def track(model_type: type[ModelT], body: Mapping[str, Any]) -> Tracked[ModelT]:
@@ -322,6 +308,10 @@ class Collection(Generic[ModelT]):
             self._index = None
         return tracked
 
+    @property
+    def plural(self) -> str:
+        return self.model_type.names.plural
+
     def get(self, namespace: str, name: str) -> Tracked[ModelT] | None:
         return self.items.get(ObjectKey(namespace, name))
 
@@ -360,6 +350,15 @@ class World:
     incidents: Collection[Incident] = field(default_factory=lambda: Collection(Incident))
     workloads: dict[tuple[WorkloadKind, str, str], WorkloadState] = field(default_factory=dict)
     namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def collections(self) -> tuple[Collection[Any], ...]:
+        """One collection per kind of the registry (``slogate.api.kinds.RESOURCE_TYPES``)."""
+        return (self.slos, self.gates, self.freezes, self.incidents)
+
+    def collection(self, plural: str) -> Collection[Any]:
+        """The collection of the kind the API server serves as ``plural``; KeyError for another."""
+        model = by_plural(plural)
+        return next(collection for collection in self.collections() if collection.model_type is model)
 
     def observe_workload(self, kind: WorkloadKind, body: Mapping[str, Any], deleted: bool) -> WorkloadState:
         """Take in a watched body, unless it is older than what slogate itself has written since."""

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from slogate.api.base import WorkloadKind, WorkloadReference
 from slogate.api.incident import RecentDeployment
-from slogate.reconcile.releases import consumed_percent, release_started, release_window
+from slogate.domain.releases import consumed_percent, release_started, release_window
 
 NOW = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
 WORKLOAD = WorkloadReference(kind=WorkloadKind.DEPLOYMENT, name="web")
