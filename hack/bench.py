@@ -43,9 +43,11 @@ from harness.manifests import canary_rollout, deployment  # noqa: E402
 from harness.operator import OperatorProcess, install_crds, start_operator  # noqa: E402
 from harness.prometheus import PrometheusServer, prometheus_server  # noqa: E402
 from harness.slogate import REQUESTS, freeze, gate, incident, slo  # noqa: E402
+from slogate.reconcile.cycle import CycleSettings  # noqa: E402
 
 LOGS = ROOT / ".cluster" / "logs"
-EVAL_INTERVAL_SECONDS = 2
+EVAL_INTERVAL_SECONDS = CycleSettings().interval.total_seconds()
+"""The operator's default, which every operator of the bench runs at."""
 BREACH_TRIALS = 5
 HOLD_TRIALS = 5
 WORKLOADS_PER_HOLD_TRIAL = 10
@@ -98,12 +100,13 @@ def paused_names(cluster: Cluster, namespace: str) -> set[str]:
 
 
 def operator_for(cluster: Cluster, server: PrometheusServer, namespace: str) -> OperatorProcess:
+    """The operator watching ``namespace``, at its default evaluation interval."""
     return start_operator(
         cluster,
         server.url,
         LOGS / f"bench-operator-{namespace}.log",
         f"--namespace={namespace}",
-        interval=f"{EVAL_INTERVAL_SECONDS}s",
+        interval=None,
     )
 
 
@@ -134,6 +137,131 @@ def breach_to_hold(cluster: Cluster, server: PrometheusServer) -> list[float]:
                 exporter.set_traffic(service, requests_per_second=100, error_ratio=0.0)
         finally:
             operator.stop()
+            exporter.stop_traffic(service)
+        return samples
+
+
+ABORT_ERROR_RATIO = 0.04
+"""The breach both tools judge: the 30 s error ratio above 4 % (4x the budget of a 99 % SLO)."""
+ANALYSIS_INTERVAL = "10s"
+ABORT_TRIALS = 5
+
+
+def error_ratio_30s(service: str) -> str:
+    return (
+        f'sum(rate({REQUESTS}{{service="{service}",code=~"5.."}}[30s]))'
+        f' / sum(rate({REQUESTS}{{service="{service}"}}[30s]))'
+    )
+
+
+def analysis_template(name: str, service: str, prometheus_url: str) -> dict[str, Any]:
+    """Argo Rollouts' own analysis of the same breach: the Prometheus provider, every 10 s, the
+    first failed measurement fails the run (and aborts the rollout)."""
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AnalysisTemplate",
+        "metadata": {"name": name},
+        "spec": {
+            "metrics": [
+                {
+                    "name": "error-ratio",
+                    "interval": ANALYSIS_INTERVAL,
+                    "failureLimit": 0,
+                    "successCondition": f"result[0] < {ABORT_ERROR_RATIO}",
+                    "provider": {
+                        "prometheus": {"address": prometheus_url, "query": error_ratio_30s(service)}
+                    },
+                }
+            ]
+        },
+    }
+
+
+def analysed_rollout(name: str, image: str, template: str | None) -> dict[str, Any]:
+    rollout = canary_rollout(name, image)
+    if template is not None:
+        rollout["spec"]["strategy"]["canary"]["analysis"] = {
+            "templates": [{"templateName": template}],
+            "startingStep": 1,
+        }
+    return rollout
+
+
+def _rollout_status(cluster: Cluster, namespace: str, name: str) -> dict[str, Any]:
+    status: dict[str, Any] = json.loads(
+        cluster.kubectl("get", "rollout", name, "-n", namespace, "-o", "json").stdout
+    ).get("status", {})
+    return status
+
+
+def breach_to_abort(cluster: Cluster, server: PrometheusServer, *, by_argo_rollouts: bool) -> list[float]:
+    """From Prometheus first answering the 30 s error ratio above 4 % to the canary's status.abort,
+    with a canary Rollout paused at 25 %: judged by slogate at its defaults (a 30 s burn-rate window
+    on the same query), or by an Argo Rollouts AnalysisTemplate at a 10 s interval."""
+    with bench_namespace(cluster) as namespace:
+        service = f"canary-{namespace}"
+        exporter = server.handle.exporter
+        exporter.set_traffic(service, requests_per_second=100, error_ratio=0.0)
+        template = None
+        operator = None
+        if by_argo_rollouts:
+            template = "error-ratio"
+            apply(cluster, analysis_template(template, service, server.url), namespace)
+        else:
+            slo_30s = slo("canary", service, app="canary")
+            slo_30s["spec"]["policies"][0].update(longWindow="30s", shortWindow="10s")
+            apply(cluster, slo_30s, namespace)
+            apply(
+                cluster,
+                gate("canary", app="canary", during_rollout="Rollback", burnRateWindow="30s"),
+                namespace,
+            )
+            operator = operator_for(cluster, server, namespace)
+        apply(cluster, analysed_rollout("canary", "registry.example/canary:0", template), namespace)
+        poll(lambda: _rollout_status(cluster, namespace, "canary").get("phase") == "Healthy", 120, "canary:0")
+        breach = error_ratio_30s(service)
+        samples = []
+        try:
+            for trial in range(1, ABORT_TRIALS + 1):
+                exporter.set_traffic(service, requests_per_second=100, error_ratio=0.0)
+                poll(
+                    lambda: all(float(r["value"][1]) < 0.001 for r in server.handle.query(breach)),
+                    120,
+                    "the error ratio back to 0",
+                )
+                apply(
+                    cluster,
+                    analysed_rollout("canary", f"registry.example/canary:{trial}", template),
+                    namespace,
+                )
+                poll(
+                    lambda: (
+                        _rollout_status(cluster, namespace, "canary").get("currentStepIndex") == 1
+                        and not _rollout_status(cluster, namespace, "canary").get("abort")
+                    ),
+                    120,
+                    "the canary at its pause step",
+                )
+                # Where the analysis interval or the evaluation tick falls against the breach is
+                # chance, as in production: no alignment here.
+                time.sleep(3)
+                exporter.set_traffic(service, requests_per_second=100, error_ratio=0.2)
+                breached = poll(
+                    lambda: any(
+                        float(r["value"][1]) > ABORT_ERROR_RATIO for r in server.handle.query(breach)
+                    ),
+                    60,
+                    "the breach",
+                )
+                aborted = poll(
+                    lambda: _rollout_status(cluster, namespace, "canary").get("abort") is True,
+                    120,
+                    "the canary to abort",
+                )
+                samples.append(aborted - breached)
+        finally:
+            if operator is not None:
+                operator.stop()
             exporter.stop_traffic(service)
         return samples
 
@@ -394,6 +522,12 @@ def main() -> None:
         breaches = breach_to_hold(cluster, server)
         report("breach_to_hold_p50", statistics.median(breaches), "s")
         report("breach_to_hold_max", max(breaches), "s")
+        aborts = breach_to_abort(cluster, server, by_argo_rollouts=False)
+        report("breach_to_abort_p50", statistics.median(aborts), "s")
+        report("breach_to_abort_max", max(aborts), "s")
+        analysed = breach_to_abort(cluster, server, by_argo_rollouts=True)
+        report("breach_to_abort_p50_argo_rollouts", statistics.median(analysed), "s")
+        report("breach_to_abort_max_argo_rollouts", max(analysed), "s")
         freezes = apply_to_hold(cluster, server, lambda name: freeze(name, duration="2h"), "ChangeFreeze")
         report("freeze_to_hold_p50", statistics.median(freezes), "s")
         report("freeze_to_hold_p99", percentile(freezes, 0.99), "s")

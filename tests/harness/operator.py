@@ -59,10 +59,11 @@ def start_operator(
     prometheus_url: str,
     log: Path,
     *extra_args: str,
-    interval: str = "2s",
+    interval: str | None = "2s",
     env: Mapping[str, str] | None = None,
 ) -> OperatorProcess:
-    """``env`` adds to the test's environment, e.g. POD_ID to name a replica in the leader Lease."""
+    """``env`` adds to the test's environment, e.g. POD_ID to name a replica in the leader Lease;
+    ``interval`` None leaves the evaluation interval at the operator's default."""
     metrics_port, health_port = free_port(), free_port()
     command = [
         sys.executable,
@@ -70,7 +71,7 @@ def start_operator(
         "slogate.cli",
         "run",
         f"--prometheus-url={prometheus_url}",
-        f"--evaluation-interval={interval}",
+        *([f"--evaluation-interval={interval}"] if interval is not None else []),
         f"--metrics-port={metrics_port}",
         f"--health-port={health_port}",
         *extra_args,

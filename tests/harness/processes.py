@@ -137,16 +137,29 @@ class PidFile:
             return f"not signalled: pid {pid} now runs {running}, not {' '.join(recorded)}"
         _signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while runs(pid, recorded) and time.monotonic() < deadline:
+        # An exiting process shows an empty command line before it is gone: wait for it to be gone
+        # (reaped), so that whatever is started next finds its ports free.
+        while (runs(pid, recorded) or not _gone(pid)) and time.monotonic() < deadline:
             time.sleep(0.1)
         done = "stopped"
         if runs(pid, recorded):
             _signal(pid, signal.SIGKILL)
-            while runs(pid, recorded):
+            deadline = time.monotonic() + timeout
+            while (runs(pid, recorded) or not _gone(pid)) and time.monotonic() < deadline:
                 time.sleep(0.1)
             done = f"killed (still running {timeout:g} s after SIGTERM)"
         self.path.unlink(missing_ok=True)
         return done
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _signal(pid: int, number: signal.Signals) -> None:

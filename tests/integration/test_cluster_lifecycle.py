@@ -25,7 +25,10 @@ def cluster_script(state: Path, *args: str, **extra_env: str) -> subprocess.Comp
 
 
 def recorded_pids(state: Path) -> dict[str, int]:
-    return {pidfile.stem: int(pidfile.read_text()) for pidfile in (state / "pids").glob("*.pid")}
+    """The pid on each pid file's first line (the second records the command it runs)."""
+    return {
+        pidfile.stem: int(pidfile.read_text().splitlines()[0]) for pidfile in (state / "pids").glob("*.pid")
+    }
 
 
 def alive(pid: int) -> bool:
