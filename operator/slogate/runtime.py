@@ -24,6 +24,7 @@ from slogate.adapters.cluster import ClusterReader, StatusPatcher, WorkloadHisto
 from slogate.adapters.events import KubernetesEvents
 from slogate.adapters.lease import KubernetesLease
 from slogate.adapters.prometheus import PrometheusQueries, PrometheusSettings
+from slogate.adapters.rules import KubernetesRules
 from slogate.adapters.sinks import GrafanaAnnotations, WebhookSink
 from slogate.adapters.telemetry import PrometheusTelemetry
 from slogate.adapters.workloads import KubernetesWorkloads
@@ -32,9 +33,16 @@ from slogate.reconcile.admission import AdmissionHolds, AdmissionMode
 from slogate.reconcile.controller import Controller
 from slogate.reconcile.cycle import CycleSettings, EvaluationCycle
 from slogate.reconcile.ports import DecisionSink
+from slogate.reconcile.rules import RuleDelivery, RuleDeliverySettings
 from slogate.reconcile.workloads import WorkloadReconciler
 from slogate.reconcile.world import World
-from slogate.settings import AdmissionChoice, LeaderElection, OperatorSettings
+from slogate.settings import (
+    AdmissionChoice,
+    LeaderElection,
+    OperatorSettings,
+    PrometheusRulesChoice,
+    RecordingRules,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +88,7 @@ class Runtime:
         else:
             self.telemetry.leader(acting=True)
         self.tasks.append(asyncio.create_task(self.controller.cycle.run_forever(), name="slogate-evaluation"))
+        self.tasks.append(asyncio.create_task(self.controller.rules.run_forever(), name="slogate-rules"))
 
     async def _lead(self, lease: KubernetesLease, election: LeaderElection) -> None:
         cycle = self.controller.cycle
@@ -100,6 +109,7 @@ class Runtime:
             if held and not cycle.active:
                 log.info("%s holds the leader Lease %s and acts from now", election.identity, where)
                 cycle.activate()
+                self.controller.rules.activate()
             elif not held and cycle.active:
                 log.warning("%s lost the leader Lease %s and stands by", election.identity, where)
                 cycle.deactivate()
@@ -152,6 +162,19 @@ def admission_mode(api: client.ApiClient, settings: OperatorSettings) -> Admissi
     return AdmissionMode.WEBHOOK
 
 
+def rule_delivery_settings(rules: RecordingRules) -> RuleDeliverySettings:
+    choices = {
+        PrometheusRulesChoice.AUTO: None,
+        PrometheusRulesChoice.ON: True,
+        PrometheusRulesChoice.OFF: False,
+    }
+    return RuleDeliverySettings(
+        prometheus_rules=choices[rules.prometheus_rules],
+        prometheus_rule_labels=dict(rules.prometheus_rule_labels),
+        config_map=rules.config_map,
+    )
+
+
 def build_runtime(settings: OperatorSettings) -> Runtime:
     api = api_client()
     prometheus = settings.prometheus
@@ -194,6 +217,13 @@ def build_runtime(settings: OperatorSettings) -> Runtime:
         clock=utc_now,
         settings=CycleSettings(interval=settings.evaluation_interval),
     )
+    rules = RuleDelivery(
+        world,
+        KubernetesRules(api, field_manager=settings.field_manager, namespaces=settings.namespaces),
+        rule_delivery_settings(settings.recording_rules),
+        telemetry,
+        active=lambda: cycle.active,
+    )
     election = settings.leader_election
     return Runtime(
         settings=settings,
@@ -201,7 +231,7 @@ def build_runtime(settings: OperatorSettings) -> Runtime:
         if election is not None
         else None,
         api=api,
-        controller=Controller(world, cycle, utc_now),
+        controller=Controller(world, cycle, rules, utc_now),
         telemetry=telemetry,
         reader=ClusterReader(api, settings.namespaces),
         admission=admission,
