@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +45,8 @@ class FakeRuleStore:
     config_maps: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     writes: list[str] = field(default_factory=list)
     failing: bool = False
+    after_write: Callable[[], None] = lambda: None
+    """Called after each write, as the API server's watch would deliver something meanwhile."""
 
     def serves_prometheus_rules(self) -> bool:
         return self.serves
@@ -58,6 +60,7 @@ class FakeRuleStore:
         metadata = manifest["metadata"]
         self.rules[(metadata["namespace"], metadata["name"])] = copy.deepcopy(dict(manifest))
         self.writes.append(f"rule {metadata['namespace']}/{metadata['name']}")
+        self.after_write()
 
     def config_map_data(self, namespace: str, name: str) -> Mapping[str, str] | None:
         return self.config_maps.get((namespace, name))
@@ -260,6 +263,27 @@ def test_the_wake_of_an_slo_change_runs_a_pass_at_once() -> None:
         s.observe(slo("pay", "api"))
         s.delivery.wake()
         await asyncio.sleep(0.05)
+        task.cancel()
+        return list(s.store.writes)
+
+    s.delivery.wake()
+    assert asyncio.run(scenario()) == ["rule shop/slogate-checkout", "rule pay/slogate-api"]
+
+
+def test_an_slo_change_during_a_pass_gets_a_pass_of_its_own() -> None:
+    s = setup(slo("shop", "checkout"))
+
+    async def scenario() -> list[str]:
+        loop = asyncio.get_running_loop()
+
+        def slo_created_meanwhile() -> None:  # in the write's thread, as the first pass writes
+            if len(s.store.writes) == 1:
+                s.observe(slo("pay", "api"))
+                loop.call_soon_threadsafe(s.delivery.wake)
+
+        s.store.after_write = slo_created_meanwhile
+        task = asyncio.create_task(s.delivery.run_forever())
+        await asyncio.sleep(0.1)
         task.cancel()
         return list(s.store.writes)
 

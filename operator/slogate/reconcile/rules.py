@@ -7,10 +7,10 @@ when this replica takes the leader Lease, and every few minutes; only the acting
 
 What is in the cluster is learnt when a replica starts acting and at every periodic pass (one
 listing of slogate's PrometheusRules, one read of the ConfigMap), and in between remembered as
-written. An SLO whose spec became invalid keeps the
-rules it last had: its PrometheusRule is left alone, and the ConfigMap keeps its group (learnt
-from the ConfigMap itself after a restart). A deleted SLO's PrometheusRule is removed by the
-garbage collector (the SLO owns it); its group leaves the ConfigMap at the next pass.
+written. An SLO whose spec became invalid keeps the rules it last had: its PrometheusRule is left
+alone, and the ConfigMap keeps its group (learnt from the ConfigMap itself after a restart). A
+deleted SLO's PrometheusRule is removed by the garbage collector (the SLO owns it); its group
+leaves the ConfigMap at the next pass.
 
 With ``prometheus_rules`` None (the default ``auto``), PrometheusRules are written while the API
 server serves the CRD, asked at the first pass and again at every periodic one, so installing
@@ -91,6 +91,8 @@ class RuleDelivery:
     async def run_forever(self) -> None:
         periodic = False
         while True:
+            # Cleared before the pass, so an SLO change during it runs another one straight after.
+            self._wake.clear()
             delay = self._settings.resync
             if self._active():
                 try:
@@ -101,7 +103,6 @@ class RuleDelivery:
                 if failures:
                     self._telemetry.reconcile_error("recording-rules")
                     delay = self._settings.retry
-            self._wake.clear()
             periodic = True
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay.total_seconds())
