@@ -21,11 +21,15 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed ## Python virtualenv with slogate and its test tools
 
 .PHONY: deps
-deps: venv binaries prometheus redis nginx ## everything the tests need on this machine
+deps: venv binaries prometheus-operator-crd prometheus redis nginx ## everything the tests need on this machine
 
 .PHONY: binaries
 binaries: ## build (or reuse from $SLOGATE_CACHE) the cluster's Go binaries
 	hack/build-binaries.sh
+
+.PHONY: prometheus-operator-crd
+prometheus-operator-crd: ## fetch (or reuse from $SLOGATE_CACHE) the PrometheusRule CRD the tests install
+	hack/fetch-prometheus-operator-crd.sh
 
 .PHONY: prometheus
 prometheus: ## install Prometheus from Debian when it is missing

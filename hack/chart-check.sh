@@ -26,6 +26,17 @@ rendered="$("$helm" template slogate "$CHART" -f "$CHART/ci/cluster-values.yaml"
   --set admission.webhook.certificate.existingSecret=webhook-cert)"
 [[ "$rendered" != *"kind: Secret"* && "$rendered" == *"secretName: webhook-cert"* ]] ||
   die "admission.webhook.certificate.existingSecret must replace the chart's certificate Secret"
+# Recording rules: the ConfigMap option renders its flag and a Role on that one name; off drops the
+# PrometheusRule permissions.
+rendered="$("$helm" template slogate "$CHART" -n slogate-system -f "$CHART/ci/cluster-values.yaml" \
+  --set recordingRules.configMap.enabled=true --set recordingRules.prometheusRuleLabels.release=kps)"
+for expected in "--rules-configmap=slogate-system/slogate-rules" 'resourceNames: ["slogate-rules"]' \
+  "--prometheus-rule-labels=release=kps" 'resources: ["prometheusrules"]'; do
+  [[ "$rendered" == *"$expected"* ]] || die "recordingRules.configMap.enabled=true renders no '$expected'"
+done
+rendered="$("$helm" template slogate "$CHART" -f "$CHART/ci/cluster-values.yaml" --set recordingRules.prometheusRules=off)"
+[[ "$rendered" != *"prometheusrules"* && "$rendered" == *"--prometheus-rules=off"* ]] ||
+  die "recordingRules.prometheusRules=off must pass the flag and grant no prometheusrules permission"
 info "chart lints clean and renders with $(ls "$CHART"/ci/*-values.yaml | wc -l) values files"
 
 # Each bad value, and a fragment the error must contain so the user knows what to fix.
@@ -44,6 +55,8 @@ refused=(
   "admission.failurePolicy=Retry|at '/admission/failurePolicy'"
   "admission.webhook.certificate.validityDays=0|at '/admission/webhook/certificate/validityDays'"
   "admission.webhook.certificate.existingSecret=Not_A_Name|at '/admission/webhook/certificate/existingSecret'"
+  "recordingRules.prometheusRules=sometimes|at '/recordingRules/prometheusRules'"
+  "recordingRules.configMap.name=Bad_Name|at '/recordingRules/configMap/name'"
   "sinks.webhook.headers={X-Team: sre}|sinks.webhook.headers and sinks.webhook.tokenSecret need sinks.webhook.url"
 )
 for case in "${refused[@]}"; do

@@ -24,6 +24,7 @@ from slogate.adapters.cluster import ClusterReader, StatusPatcher, WorkloadHisto
 from slogate.adapters.events import KubernetesEvents
 from slogate.adapters.lease import KubernetesLease
 from slogate.adapters.prometheus import PrometheusQueries, PrometheusSettings
+from slogate.adapters.rules import KubernetesRules
 from slogate.adapters.sinks import GrafanaAnnotations, WebhookSink
 from slogate.adapters.telemetry import PrometheusTelemetry
 from slogate.adapters.workloads import KubernetesWorkloads
@@ -33,9 +34,17 @@ from slogate.reconcile.admission import AdmissionHolds
 from slogate.reconcile.controller import Controller
 from slogate.reconcile.cycle import CycleSettings, EvaluationCycle
 from slogate.reconcile.ports import DecisionSink
+from slogate.reconcile.rules import RuleDelivery, RuleDeliverySettings
 from slogate.reconcile.workloads import WorkloadReconciler
 from slogate.reconcile.world import World
-from slogate.settings import AdmissionChoice, LeaderElection, OperatorSettings
+from slogate.settings import (
+    AdmissionChoice,
+    LeaderElection,
+    OperatorSettings,
+    PrometheusConnection,
+    PrometheusRulesChoice,
+    RecordingRules,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +90,7 @@ class Runtime:
         else:
             self.telemetry.leader(acting=True)
         self.tasks.append(asyncio.create_task(self.controller.cycle.run_forever(), name="slogate-evaluation"))
+        self.tasks.append(asyncio.create_task(self.controller.rules.run_forever(), name="slogate-rules"))
 
     async def _lead(self, lease: KubernetesLease, election: LeaderElection) -> None:
         cycle = self.controller.cycle
@@ -101,6 +111,7 @@ class Runtime:
             if held and not cycle.active:
                 log.info("%s holds the leader Lease %s and acts from now", election.identity, where)
                 cycle.activate()
+                self.controller.rules.activate()
             elif not held and cycle.active:
                 log.warning("%s lost the leader Lease %s and stands by", election.identity, where)
                 cycle.deactivate()
@@ -153,10 +164,21 @@ def admission_mode(api: client.ApiClient, settings: OperatorSettings) -> Admissi
     return AdmissionMode.WEBHOOK
 
 
-def build_runtime(settings: OperatorSettings) -> Runtime:
-    api = api_client()
-    prometheus = settings.prometheus
-    queries = PrometheusQueries(
+def rule_delivery_settings(rules: RecordingRules) -> RuleDeliverySettings:
+    choices = {
+        PrometheusRulesChoice.AUTO: None,
+        PrometheusRulesChoice.ON: True,
+        PrometheusRulesChoice.OFF: False,
+    }
+    return RuleDeliverySettings(
+        prometheus_rules=choices[rules.prometheus_rules],
+        prometheus_rule_labels=dict(rules.prometheus_rule_labels),
+        config_map=rules.config_map,
+    )
+
+
+def prometheus_queries(prometheus: PrometheusConnection) -> PrometheusQueries:
+    return PrometheusQueries(
         PrometheusSettings(
             url=prometheus.url,
             headers=prometheus.headers,
@@ -164,6 +186,11 @@ def build_runtime(settings: OperatorSettings) -> Runtime:
             timeout_seconds=prometheus.timeout_seconds,
         )
     )
+
+
+def build_runtime(settings: OperatorSettings) -> Runtime:
+    api = api_client()
+    queries = prometheus_queries(settings.prometheus)
     world = World(
         platform_namespace=settings.platform_namespace,
         gitops_tracking_label=settings.argocd_tracking_label,
@@ -197,6 +224,13 @@ def build_runtime(settings: OperatorSettings) -> Runtime:
             interval=settings.evaluation_interval, long_window_interval=settings.long_window_interval
         ),
     )
+    rules = RuleDelivery(
+        world,
+        KubernetesRules(api, field_manager=settings.field_manager, namespaces=settings.namespaces),
+        rule_delivery_settings(settings.recording_rules),
+        telemetry,
+        active=lambda: cycle.active,
+    )
     election = settings.leader_election
     return Runtime(
         settings=settings,
@@ -204,7 +238,7 @@ def build_runtime(settings: OperatorSettings) -> Runtime:
         if election is not None
         else None,
         api=api,
-        controller=Controller(world, cycle, utc_now),
+        controller=Controller(world, cycle, rules, utc_now),
         telemetry=telemetry,
         reader=ClusterReader(api, settings.namespaces),
         admission=admission,

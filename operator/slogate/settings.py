@@ -78,6 +78,26 @@ class AdmissionSettings:
     webhook_cert_dir: Path | None = None
 
 
+class PrometheusRulesChoice(StrEnum):
+    """Whether to write a PrometheusRule per SLO: ``auto`` while the API server serves the
+    prometheus-operator CRD (asked at start and every few minutes)."""
+
+    AUTO = "auto"
+    ON = "on"
+    OFF = "off"
+
+
+@dataclass(frozen=True)
+class RecordingRules:
+    """How the SLOs' recording rules are delivered besides ``slogate rules`` (docs/recording-rules.md)."""
+
+    prometheus_rules: PrometheusRulesChoice = PrometheusRulesChoice.AUTO
+    prometheus_rule_labels: tuple[tuple[str, str], ...] = ()
+    """Labels on every PrometheusRule, for a prometheus-operator ruleSelector."""
+    config_map: tuple[str, str] | None = None
+    """NAMESPACE, NAME of a ConfigMap holding every SLO's rules under ``slogate-rules.yaml``."""
+
+
 def default_identity() -> str:
     """This replica's name in the Lease: the pod name where the chart sets POD_ID, else host and
     process id (unique for two operators on one machine)."""
@@ -123,6 +143,7 @@ class OperatorSettings:
     webhook: WebhookConnection | None = None
     admission: AdmissionSettings = field(default_factory=AdmissionSettings)
     """POST every decision as JSON to a webhook too; off when None."""
+    recording_rules: RecordingRules = field(default_factory=RecordingRules)
     argocd_tracking_label: str | None = None
     """The label Argo CD tracks resources by (application.instanceLabelKey) when its tracking method
     is label; its tracking annotation is recognised always."""

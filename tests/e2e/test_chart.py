@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import base64
 import json
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from harness.chart import (
+    CHART,
+    PROMETHEUS,
+    extra_namespaces,
+    installed,
+    operator_args,
+    service_account_kubeconfig,
+)
 from harness.cluster import ROOT, Cluster
 from harness.kube import apply, get
 from harness.manifests import deployment
@@ -39,30 +45,8 @@ pytestmark = [pytest.mark.cluster]
 
 LOGS = ROOT / ".cluster" / "logs"
 
-CHART = str(ROOT / "charts" / "slogate")
 ADMISSION_POLICY = ROOT / "deploy" / "admission" / "slogate-hold.yaml"
-PROMETHEUS = "http://prometheus.monitoring:9090"
 WORKLOADS = ("deployments", "rollouts.argoproj.io")
-
-
-@contextmanager
-def extra_namespaces(cluster: Cluster, count: int) -> Iterator[list[str]]:
-    names = [f"t-{uuid.uuid4().hex[:10]}" for _ in range(count)]
-    for name in names:
-        cluster.kubectl("create", "namespace", name)
-    yield names
-    for name in names:
-        cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
-
-
-@contextmanager
-def installed(cluster: Cluster, release: str, namespace: str, *values: str) -> Iterator[str]:
-    """The chart installed as ``release``; uninstalled afterwards even when the test failed."""
-    cluster.helm("install", release, CHART, "-n", namespace, "--set", f"prometheus.url={PROMETHEUS}", *values)
-    try:
-        yield release
-    finally:
-        cluster.helm("uninstall", release, "-n", namespace, "--wait", check=False)
 
 
 def can_i(cluster: Cluster, account: str, verb: str, resource: str, *scope: str) -> bool:
@@ -70,12 +54,6 @@ def can_i(cluster: Cluster, account: str, verb: str, resource: str, *scope: str)
     answer = result.stdout.strip()
     assert answer in {"yes", "no"}, f"kubectl auth can-i {verb} {resource}: {result.stderr}{answer}"
     return answer == "yes"
-
-
-def operator_args(cluster: Cluster, release: str, namespace: str) -> list[str]:
-    deployment = get(cluster, "deployment", release, namespace)
-    args: list[str] = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
-    return args
 
 
 def cluster_object_exists(cluster: Cluster, kind: str, name: str) -> bool:
@@ -228,9 +206,15 @@ def check_cluster_wide_rbac(cluster: Cluster, release: str, namespace: str, tena
         "create",
         "delete",
     }
-    # It creates Events and its own HoldSets, and deletes nothing but its own HoldSets.
+    # Its SLOs' PrometheusRules (read from the ClusterRole: can-i needs the CRD served).
+    monitoring = [rule for rule in rules if rule["apiGroups"] == ["monitoring.coreos.com"]]
+    assert [(rule["resources"], rule["verbs"]) for rule in monitoring] == [
+        (["prometheusrules"], ["list", "create", "patch"])
+    ]
+    # It creates Events, its own HoldSets and its SLOs' PrometheusRules, and deletes nothing but its
+    # own HoldSets (the garbage collector deletes the PrometheusRules with their SLO).
     creating = sorted(rule["resources"] for rule in rules if "create" in rule["verbs"])
-    assert creating == [["events"], [HoldSet.names.plural]]
+    assert creating == [["events"], [HoldSet.names.plural], ["prometheusrules"]]
     assert [rule["resources"] for rule in rules if "delete" in rule["verbs"]] == [[HoldSet.names.plural]]
 
 
@@ -286,26 +270,6 @@ def test_namespaced_mode_writes_only_in_the_watched_namespaces(cluster: Cluster,
             rules = get_cluster_role_rules(cluster, release)
             assert {verb for rule in rules for verb in rule["verbs"]} <= {"get", "list", "watch"}
         assert not cluster.kubectl("get", "role", "-n", team_a, "-o", "name").stdout.strip()
-
-
-def service_account_kubeconfig(cluster: Cluster, namespace: str, account: str) -> Cluster:
-    """A kubeconfig that authenticates as the ServiceAccount, as the operator pod would."""
-    token = cluster.kubectl("create", "token", account, "-n", namespace, "--duration=1h").stdout.strip()
-    admin = yaml.safe_load(cluster.kubeconfig.read_text())
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": admin["clusters"][:1],
-        "users": [{"name": account, "user": {"token": token}}],
-        "contexts": [
-            {"name": account, "context": {"cluster": admin["clusters"][0]["name"], "user": account}}
-        ],
-        "current-context": account,
-    }
-    path = LOGS / f"kubeconfig-{namespace}-{account}"
-    path.write_text(yaml.safe_dump(config))
-    path.chmod(0o600)
-    return Cluster(kubeconfig=path, source=f"ServiceAccount {namespace}/{account}")
 
 
 @pytest.mark.prometheus

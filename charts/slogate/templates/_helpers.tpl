@@ -96,6 +96,24 @@ namespace is added in namespaced mode: its freezes and incidents must be seen to
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["list"]
+{{- if ne (include "slogate.prometheusRules" .) "off" }}
+# A PrometheusRule per SLO holding its recording rules: list slogate's own (by label) once, then
+# write them by server-side apply. The garbage collector deletes them with their SLO.
+- apiGroups: ["monitoring.coreos.com"]
+  resources: ["prometheusrules"]
+  verbs: ["list", "create", "patch"]
+{{- end }}
+{{- end -}}
+
+{{/* recordingRules.prometheusRules as the flag takes it: YAML reads an unquoted on/off as a boolean. */}}
+{{- define "slogate.prometheusRules" -}}
+{{- $mode := toString .Values.recordingRules.prometheusRules -}}
+{{- if eq $mode "true" }}on{{ else if eq $mode "false" }}off{{ else }}{{ $mode }}{{ end -}}
+{{- end -}}
+
+{{/* The ConfigMap holding every SLO's recording rules (recordingRules.configMap). */}}
+{{- define "slogate.rulesConfigMap" -}}
+{{- default (printf "%s-rules" (include "slogate.fullname" .)) .Values.recordingRules.configMap.name -}}
 {{- end -}}
 
 {{/* Read-only cluster-scoped rules, needed in both modes. */}}

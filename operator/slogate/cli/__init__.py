@@ -1,6 +1,6 @@
 """The ``slogate`` command line: ``slogate run`` starts the operator; the other commands are a
 kubectl-style companion for the people the operator serves (freeze, unfreeze, explain, status,
-postmortem).
+postmortem) and the source of the SLOs' recording rules for a Prometheus set up by hand (rules).
 
 Each command lives in its own module with an ``add_parser``; the read commands build plain data
 from what the operator wrote in the cluster and render it as a table, JSON or YAML. A failure the
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from slogate import __version__
-from slogate.cli import explain, freeze, postmortem, run, status, unfreeze
+from slogate.cli import explain, freeze, postmortem, rules, run, status, unfreeze
 from slogate.cli.output import CliError
 from slogate.cli.run import settings_from
 
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="slogate", description="SLO-aware release gating for Kubernetes.")
     parser.add_argument("--version", action="version", version=f"slogate {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    for command in (run, freeze, unfreeze, explain, status, postmortem):
+    for command in (run, freeze, unfreeze, explain, status, postmortem, rules):
         command.add_parser(commands)
     return parser
 

@@ -25,6 +25,8 @@ from slogate.settings import (
     LogFormat,
     OperatorSettings,
     PrometheusConnection,
+    PrometheusRulesChoice,
+    RecordingRules,
     WebhookConnection,
 )
 
@@ -156,6 +158,55 @@ def _admission(args: argparse.Namespace) -> AdmissionSettings:
     )
 
 
+def _add_recording_rule_flags(run: argparse.ArgumentParser) -> None:
+    rules = run.add_argument_group(
+        "recording rules", "where the SLOs' recording rules are written (see docs/recording-rules.md)"
+    )
+    rules.add_argument(
+        "--prometheus-rules",
+        type=PrometheusRulesChoice,
+        choices=list(PrometheusRulesChoice),
+        default=PrometheusRulesChoice(_env("PROMETHEUS_RULES", "auto") or "auto"),
+        help="a monitoring.coreos.com/v1 PrometheusRule per SLO, owned by it: auto (default) while "
+        "the API server serves that CRD, on, or off (env SLOGATE_PROMETHEUS_RULES)",
+    )
+    rules.add_argument(
+        "--prometheus-rule-labels",
+        type=_labels,
+        default=_env("PROMETHEUS_RULE_LABELS", ""),  # a string default goes through _labels too
+        help="labels k=v,... on every PrometheusRule, for a prometheus-operator ruleSelector "
+        "(env SLOGATE_PROMETHEUS_RULE_LABELS)",
+    )
+    rules.add_argument(
+        "--rules-configmap",
+        metavar="NAMESPACE/NAME",
+        default=_env("RULES_CONFIGMAP"),
+        help="keep every SLO's rules in this ConfigMap, key slogate-rules.yaml, for a Prometheus that "
+        "mounts it (env SLOGATE_RULES_CONFIGMAP); none when omitted",
+    )
+
+
+def _labels(text: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, separator, value = item.partition("=")
+        if not separator or not key.strip():
+            raise argparse.ArgumentTypeError(f"use k=v,... e.g. release=prometheus, not {item!r}")
+        pairs.append((key.strip(), value.strip()))
+    return tuple(pairs)
+
+
+def _recording_rules(args: argparse.Namespace) -> RecordingRules:
+    target = args.rules_configmap
+    return RecordingRules(
+        prometheus_rules=args.prometheus_rules,
+        prometheus_rule_labels=args.prometheus_rule_labels,
+        config_map=None
+        if target is None
+        else _namespace_and_name("--rules-configmap", target, "monitoring/slogate-rules"),
+    )
+
+
 def _add_prometheus_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--prometheus-url",
@@ -250,6 +301,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _add_operation_flags(run)
     _add_sink_flags(run)
     _add_admission_flags(run)
+    _add_recording_rule_flags(run)
     run.set_defaults(handler=lambda args: run_operator(settings_from(args)))
 
 
@@ -275,15 +327,17 @@ def _webhook(args: argparse.Namespace) -> WebhookConnection | None:
     )
 
 
+def _namespace_and_name(flag: str, text: str, example: str) -> tuple[str, str]:
+    namespace, _, name = text.partition("/")
+    if not namespace or not name or "/" in name:
+        raise SystemExit(f"slogate run: {flag} must be NAMESPACE/NAME, e.g. {example}, not {text!r}")
+    return namespace, name
+
+
 def _leader_election(lease: str | None) -> LeaderElection | None:
     if lease is None:
         return None
-    namespace, _, name = lease.partition("/")
-    if not namespace or not name or "/" in name:
-        raise SystemExit(
-            f"slogate run: --leader-election-lease must be NAMESPACE/NAME, e.g. slogate-system/slogate, "
-            f"not {lease!r}"
-        )
+    namespace, name = _namespace_and_name("--leader-election-lease", lease, "slogate-system/slogate")
     return LeaderElection(namespace=namespace, name=name)
 
 
@@ -309,6 +363,7 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
         grafana=_grafana(args),
         webhook=_webhook(args),
         admission=_admission(args),
+        recording_rules=_recording_rules(args),
         argocd_tracking_label=args.argocd_tracking_label,
     )
 

@@ -3,8 +3,9 @@
 The watch handlers hand every event here. A workload event updates the World and reconciles that
 workload at once (this is the path that catches a new rollout). A change to a gate, freeze or
 incident spec reconciles every workload it can reach at once; an SLO spec change wakes the
-evaluation cycle. Status-only changes (slogate's own writes among them) only update the World, so
-slogate's writes never feed back into more work.
+evaluation cycle and a pass of the recording rules (as loading the World does). Status-only
+changes (slogate's own writes among them) only update the World, so slogate's writes never feed
+back into more work.
 
 A replica that does not hold the leader Lease (``cycle.active`` false) only keeps its World
 current, so that it can act the moment it takes over.
@@ -19,15 +20,19 @@ from typing import Any
 from slogate.api.base import WorkloadKind
 from slogate.api.slo import ServiceLevelObjective
 from slogate.reconcile.cycle import EvaluationCycle
+from slogate.reconcile.rules import RuleDelivery
 from slogate.reconcile.world import World
 
 DELETED = "DELETED"
 
 
 class Controller:
-    def __init__(self, world: World, cycle: EvaluationCycle, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, world: World, cycle: EvaluationCycle, rules: RuleDelivery, clock: Callable[[], datetime]
+    ) -> None:
         self.world = world
         self.cycle = cycle
+        self.rules = rules
         self._clock = clock
         self.loaded = False
 
@@ -46,6 +51,7 @@ class Controller:
         for kind, body in workloads:
             self.world.observe_workload(kind, body, deleted=False)
         self.loaded = True
+        self.rules.wake()
 
     async def workload_event(
         self, kind: WorkloadKind, event_type: str | None, body: Mapping[str, Any]
@@ -72,6 +78,7 @@ class Controller:
             return
         if plural == ServiceLevelObjective.names.plural:
             self.cycle.wake()
+            self.rules.wake()
         else:
             await self.cycle.resource_changed(tracked.namespace)
 

@@ -196,3 +196,24 @@ class Telemetry(Protocol):
     def slos(self, readings: Iterable[SloReading]) -> None:
         """Replace the exported SLO series with these: an SLO not among them is no longer exported."""
         ...
+
+
+class RuleStore(Protocol):
+    """Where the SLOs' recording rules are delivered: a PrometheusRule per SLO (prometheus-operator)
+    and, optionally, one ConfigMap holding them all (plain Prometheus)."""
+
+    def serves_prometheus_rules(self) -> bool:
+        """Whether the API server serves monitoring.coreos.com/v1 PrometheusRule."""
+        ...
+
+    def list_prometheus_rules(self) -> list[Mapping[str, Any]]:
+        """The PrometheusRules slogate manages (by its managed-by label) in the governed namespaces."""
+        ...
+
+    def apply_prometheus_rule(self, manifest: Mapping[str, Any]) -> None: ...
+
+    def config_map_data(self, namespace: str, name: str) -> Mapping[str, str] | None:
+        """The ConfigMap's data; None when it does not exist."""
+        ...
+
+    def apply_config_map(self, namespace: str, name: str, data: Mapping[str, str]) -> None: ...
