@@ -8,26 +8,18 @@ planning, the SLO maths and the reconciler are the real ones.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from harness.fakes import Answer, Events, History, ScriptedPrometheus, Statuses, Telemetry, Workloads
 from slogate.api.base import WorkloadKind
 from slogate.api.incident import RecentDeployment
 from slogate.reconcile.cycle import CycleSettings, EvaluationCycle
-from slogate.reconcile.ports import (
-    Annotations,
-    EventType,
-    InvolvedObject,
-    PrometheusUnavailableError,
-    QueryResult,
-    RollbackOutcome,
-    SloReading,
-    WorkloadRef,
-)
+from slogate.reconcile.ports import QueryResult
 from slogate.reconcile.workloads import Action, WorkloadReconciler
 from slogate.reconcile.world import World
 
@@ -35,99 +27,6 @@ NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 APP = {"app.kubernetes.io/name": "checkout"}
 ERRORS = 'sum(rate(http_requests_total{job="checkout",code=~"5.."}[$window]))'
 TOTAL = 'sum(rate(http_requests_total{job="checkout"}[$window]))'
-Answer = Callable[[str], QueryResult]
-
-
-@dataclass
-class ScriptedPrometheus:
-    """Answers each query with ``answer(query)``; raises while ``down``."""
-
-    answer: Answer
-    down: bool = False
-    batches: list[list[str]] = field(default_factory=list)
-
-    def evaluate(self, queries: Iterable[str]) -> dict[str, QueryResult]:
-        batch = list(queries)
-        self.batches.append(batch)
-        if self.down:
-            raise PrometheusUnavailableError("connection refused")
-        return {query: self.answer(query) for query in batch}
-
-    @property
-    def sent(self) -> list[str]:
-        return [query for batch in self.batches for query in batch]
-
-
-@dataclass
-class Statuses:
-    patches: list[tuple[str, str, Mapping[str, Any]]] = field(default_factory=list)
-
-    def patch_status(self, plural: str, namespace: str, name: str, status: Mapping[str, Any]) -> None:
-        self.patches.append((plural, name, status))
-
-
-@dataclass
-class Workloads:
-    paused: list[bool] = field(default_factory=list)
-
-    def set_paused(self, ref: WorkloadRef, paused: bool, annotations: Annotations) -> str:
-        self.paused.append(paused)
-        return str(len(self.paused))
-
-    def annotate(self, ref: WorkloadRef, annotations: Annotations) -> str:
-        return "1"
-
-    def abort_rollout(self, ref: WorkloadRef, annotations: Annotations) -> str:
-        return "1"
-
-    def roll_back_deployment(
-        self, ref: WorkloadRef, annotations: Annotations, lift_own_hold: bool, record_target_as: str
-    ) -> RollbackOutcome:
-        raise AssertionError("no rollback in these tests")
-
-
-class Events:
-    def post(
-        self,
-        regarding: InvolvedObject,
-        *,
-        event_type: EventType,
-        reason: str,
-        action: str,
-        message: str,
-        now: datetime,
-    ) -> None:
-        return None
-
-
-@dataclass
-class History:
-    deployments: list[RecentDeployment] = field(default_factory=list)
-
-    def recent_deployments(
-        self, ref: WorkloadRef, uid: str, selector: Mapping[str, str], limit: int = 3
-    ) -> list[RecentDeployment]:
-        return self.deployments
-
-
-class Telemetry:
-    def decision(self, workload_kind: str, action: str, reason: str) -> None:
-        return None
-
-    def evaluation(self, seconds: float, slo_count: int) -> None:
-        return None
-
-    def prometheus_error(self) -> None:
-        return None
-
-    def reconcile_error(self, what: str) -> None:
-        return None
-
-    def held_late(self, workload_kind: str, namespace: str, pods: int) -> None:
-        return None
-
-    def slos(self, readings: Iterable[SloReading]) -> None:
-        return None
 
 
 def resource(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
