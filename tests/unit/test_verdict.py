@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from slogate.api.base import ChangeType, WorkloadKind, WorkloadReference
-from slogate.api.gate import CheckKind, Mode, ReleaseGateSpec, Verdict
+from slogate.api.gate import CheckKind, Mode, NoDataPolicy, ReleaseGateSpec, Verdict
 from slogate.api.incident import IncidentState, Severity
 from slogate.api.slo import SloState
 from slogate.domain.calendar import FreezeState, FreezeWindow
@@ -411,3 +411,42 @@ def test_enforced_action_is_never_more_severe_than_the_decision(case: DecisionIn
     severity = {Verdict.PROCEED: 0, Verdict.RESUME: 0, Verdict.HOLD: 1, Verdict.ROLLBACK: 2}
     decision = decide(case)
     assert severity[decision.enforced_action] <= severity[decision.action]
+
+
+def failing_slo(*failed: timedelta) -> SloSnapshot:
+    """An SLO whose queries Prometheus refused over ``failed``: no numbers there, and said why."""
+    return replace(slo(burn=None, remaining=None), current_burn_window=HOUR, failed_windows=frozenset(failed))
+
+
+@pytest.mark.parametrize(
+    ("gate_spec", "failed", "expected", "message"),
+    [
+        ({"maxBurnRate": 4}, (HOUR,), Verdict.HOLD, "burn rate: Prometheus refused the query"),
+        ({"maxBurnRate": 4, "burnRateWindow": "6h"}, (6 * HOUR,), Verdict.HOLD, "burn rate over 6h"),
+        ({"minBudgetRemaining": 20}, (timedelta(days=30),), Verdict.HOLD, "error budget left: Prometheus"),
+        (
+            {"maxBurnRate": 4, "onQueryFailed": "Proceed"},
+            (HOUR,),
+            Verdict.PROCEED,
+            "onQueryFailed is Proceed",
+        ),
+        ({"maxBurnRate": 4, "onNoData": "Proceed"}, (HOUR,), Verdict.HOLD, "onQueryFailed is Hold"),
+        ({"maxBurnRate": 4}, (), Verdict.PROCEED, "no data; onNoData is Proceed"),
+    ],
+    ids=["burn", "burn-window", "budget", "opted-out", "no-data-policy-is-not-it", "no-data-is-not-failed"],
+)
+def test_a_refused_query_holds_unlike_no_data(
+    gate_spec: dict[str, Any], failed: tuple[timedelta, ...], expected: Verdict, message: str
+) -> None:
+    decision = decide(inputs(gates=(gate(**gate_spec),), slos=(failing_slo(*failed),)))
+    assert decision.action is expected
+    assert any(message in reason.message for reason in decision.reasons), decision.reasons
+
+
+def test_an_outage_names_the_operator_policy_not_the_gates_on_no_data() -> None:
+    outage = replace(gate(maxBurnRate=4), outage_policy=NoDataPolicy.HOLD)
+    decision = decide(inputs(gates=(outage,), slos=(slo(burn=None, remaining=None),)))
+    assert decision.action is Verdict.HOLD
+    assert [reason.message for reason in decision.blocking_reasons] == [
+        "burn rate: no data; Prometheus is unavailable and --on-prometheus-unavailable is Hold"
+    ]

@@ -189,6 +189,12 @@ class ReleaseGateSpec(SlogateModel):
         description="What a check does when its SLO or query has no data (no traffic, NaN, below "
         "minRequestRate): Proceed (default; the reason is still reported) or Hold.",
     )
+    on_query_failed: NoDataPolicy = Field(
+        default=NoDataPolicy.HOLD,
+        description="What a check does when Prometheus refused its SLO's query (a PromQL error, a "
+        "sample or time limit): Hold (default; a broken query is not a quiet service) or Proceed. The "
+        "SLO's Ready condition carries Prometheus' error.",
+    )
     on_violation: OnViolation = Field(
         default_factory=OnViolation, description="What to do before and during a rollout."
     )

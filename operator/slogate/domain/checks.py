@@ -60,14 +60,34 @@ def _health_waiver(gate: GateSnapshot, change_type: ChangeType | None) -> bool:
 
 
 def _no_data(gate: GateSnapshot, check: CheckKind, source: str, what: str, limit: str) -> Reason:
-    holds = gate.spec.on_no_data is NoDataPolicy.HOLD
+    policy = gate.no_data_policy
+    rule = (
+        f"Prometheus is unavailable and --on-prometheus-unavailable is {policy.value}"
+        if gate.outage_policy is not None
+        else f"onNoData is {policy.value}"
+    )
     return Reason(
         check=check,
         gate=gate.name,
         source=source,
-        passed=not holds,
-        message=f"{what}: no data; onNoData is {gate.spec.on_no_data.value}",
+        passed=policy is not NoDataPolicy.HOLD,
+        message=f"{what}: no data; {rule}",
         observed="no data",
+        limit=limit,
+    )
+
+
+def _query_failed(gate: GateSnapshot, check: CheckKind, source: str, what: str, limit: str) -> Reason:
+    """A window Prometheus refused to measure: never taken for a quiet service."""
+    policy = gate.spec.on_query_failed
+    return Reason(
+        check=check,
+        gate=gate.name,
+        source=source,
+        passed=policy is not NoDataPolicy.HOLD,
+        message=f"{what}: Prometheus refused the query (see the SLO's Ready condition); "
+        f"onQueryFailed is {policy.value}",
+        observed="query failed",
         limit=limit,
     )
 
@@ -81,6 +101,11 @@ def burn_rate_checks(gate: GateSnapshot, inputs: DecisionInput) -> list[Reason]:
     for slo in sorted(inputs.slos, key=lambda slo: slo.name):
         burn = slo.burn_rates.get(window) if window is not None else slo.current_burn_rate
         over = f" over {format_duration(window)}" if window is not None else ""
+        if (window or slo.current_burn_window) in slo.failed_windows:
+            reasons.append(
+                _query_failed(gate, CheckKind.BURN_RATE, _slo_source(slo), f"burn rate{over}", _number(limit))
+            )
+            continue
         if burn is None or not math.isfinite(burn):
             reasons.append(
                 _no_data(gate, CheckKind.BURN_RATE, _slo_source(slo), f"burn rate{over}", _number(limit))
@@ -110,6 +135,13 @@ def budget_remaining_checks(gate: GateSnapshot, inputs: DecisionInput) -> list[R
     reasons = []
     for slo in sorted(inputs.slos, key=lambda slo: slo.name):
         remaining = slo.budget_remaining_percent
+        if slo.window in slo.failed_windows:
+            reasons.append(
+                _query_failed(
+                    gate, CheckKind.BUDGET_REMAINING, _slo_source(slo), "error budget left", _percent(limit)
+                )
+            )
+            continue
         if remaining is None or not math.isfinite(remaining):
             reasons.append(
                 _no_data(

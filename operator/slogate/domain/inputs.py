@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from slogate.api.base import ChangeType
-from slogate.api.gate import ReleaseGateSpec
+from slogate.api.gate import NoDataPolicy, ReleaseGateSpec
 from slogate.api.incident import IncidentState, Severity
 from slogate.api.slo import SloState
 from slogate.domain.calendar import FreezeState
@@ -31,6 +31,10 @@ class SloSnapshot:
     budget_remaining_percent: float | None
     current_burn_rate: float | None
     burn_rates: Mapping[timedelta, float | None] = field(default_factory=dict)
+    current_burn_window: timedelta | None = None
+    """The window of ``current_burn_rate``: the shortest long window of the SLO's policies."""
+    failed_windows: frozenset[timedelta] = frozenset()
+    """Windows whose queries Prometheus refused: not measured at all, unlike a window without data."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,13 @@ class GateSnapshot:
     name: str | None
     spec: ReleaseGateSpec
     check_values: Mapping[str, float | None] = field(default_factory=dict)
+    outage_policy: NoDataPolicy | None = None
+    """While Prometheus cannot be reached: the operator's --on-prometheus-unavailable, which then
+    stands in for the gate's onNoData."""
+
+    @property
+    def no_data_policy(self) -> NoDataPolicy:
+        return self.outage_policy if self.outage_policy is not None else self.spec.on_no_data
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,9 @@ def _candidates(world: World, namespace: str, now: datetime) -> list[_Candidate]
 
 def _without_checks(gate: GateSnapshot) -> GateSnapshot:
     """The gate as asked about one resource: its own extra checks are asked about once, alone."""
-    return GateSnapshot(name=gate.name, spec=gate.spec.model_copy(update={"checks": None}))
+    return GateSnapshot(
+        name=gate.name, spec=gate.spec.model_copy(update={"checks": None}), outage_policy=gate.outage_policy
+    )
 
 
 def _decide(
@@ -182,6 +184,7 @@ def _governing(
             name=snapshot.name,
             spec=spec.model_copy(update={"override": None}),
             check_values=snapshot.check_values,
+            outage_policy=snapshot.outage_policy,
         )
         yield bare, [spec.selector], unless
     yield DEFAULT_POLICY, [], [tracked.model.spec.selector for tracked in gates if tracked.model is not None]

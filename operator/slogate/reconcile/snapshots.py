@@ -17,6 +17,7 @@ from slogate.api.freeze import ChangeFreeze
 from slogate.api.gate import NoDataPolicy, ReleaseGate
 from slogate.api.incident import Incident
 from slogate.api.slo import ServiceLevelObjective, SloState
+from slogate.domain.budget import NoData
 from slogate.domain.calendar import FreezeState, freeze_state, schedule_from_spec
 from slogate.domain.inputs import (
     DecisionInput,
@@ -63,9 +64,13 @@ def slo_snapshot(tracked: Tracked[ServiceLevelObjective]) -> SloSnapshot | None:
         return None
     status = model.status
     burn_rates: dict[timedelta, float | None] = {}
+    failed: set[timedelta] = set()
     if status is not None:
         for window in status.burn_rates:
             burn_rates[parse_duration(window.window)] = window.burn_rate
+            if window.no_data_reason == NoData.QUERY_FAILED.value:
+                failed.add(parse_duration(window.window))
+    long_windows = [parse_duration(policy.long_window) for policy in model.spec.effective_policies()]
     return SloSnapshot(
         name=tracked.name,
         objective=model.spec.objective,
@@ -74,6 +79,8 @@ def slo_snapshot(tracked: Tracked[ServiceLevelObjective]) -> SloSnapshot | None:
         budget_remaining_percent=status.error_budget_remaining_percent if status is not None else None,
         current_burn_rate=status.burn_rate if status is not None else None,
         burn_rates=burn_rates,
+        current_burn_window=min(long_windows, default=None),
+        failed_windows=frozenset(failed),
     )
 
 
@@ -120,17 +127,16 @@ def incident_snapshot(tracked: Tracked[Incident]) -> IncidentSnapshot | None:
 def gate_snapshot(
     tracked: Tracked[ReleaseGate], check_values: CheckValues, no_data_policy: NoDataPolicy | None = None
 ) -> GateSnapshot | None:
-    """The gate as it decides now; ``no_data_policy`` overrides its onNoData (Prometheus outage)."""
+    """The gate as it decides now; ``no_data_policy`` stands in for its onNoData (Prometheus
+    outage)."""
     model = tracked.model
     if model is None:
         return None
-    spec = (
-        model.spec if no_data_policy is None else model.spec.model_copy(update={"on_no_data": no_data_policy})
-    )
     return GateSnapshot(
         name=tracked.name,
-        spec=spec,
+        spec=model.spec,
         check_values=check_values.get((tracked.namespace, tracked.name), {}),
+        outage_policy=no_data_policy,
     )
 
 
