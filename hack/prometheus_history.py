@@ -697,7 +697,11 @@ def backfill_rules(
     promtool evaluates one rule at a time; ``parallel`` > 1 splits the groups over that many promtool
     processes. promtool writes one block per rule and 162 h of time. With ``install``, the blocks are
     moved into the server's data directory and the server restarted (not waited for; see
-    ``wait_until_settled``)."""
+    ``wait_until_settled``: 6,000 blocks took it 218 s to compact here).
+
+    Backfill each SLO's rules once: promtool evaluates a group at an offset within its interval that
+    hashes the group's name and its file's path, so the same rules backfilled from two files give the
+    series two samples a minute, doubling what ``sum_over_time`` reads."""
     output_dir.mkdir(parents=True, exist_ok=True)
     groups = yaml.safe_load(rules_file.read_text())["groups"]
     rules = sum(len(group["rules"]) for group in groups)
