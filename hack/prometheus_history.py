@@ -83,13 +83,13 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from harness.cluster import free_port  # noqa: E402
+from harness.processes import free_port  # noqa: E402
 from harness.prometheus import prometheus_binary  # noqa: E402
+from slogate.api.slo import Indicator  # noqa: E402
+from slogate.domain.recording import ERRORS_RECORD, REQUESTS_RECORD, rule_group, series_labels  # noqa: E402
 
 METRIC = "slogate_bench_http_requests_total"
 FAMILY = "slogate_bench_http_requests"
-ERRORS_RECORD = "slogate:slo_errors:rate5m"
-REQUESTS_RECORD = "slogate:slo_requests:rate5m"
 NAMESPACE = "bench"
 CODES = ("200", "404", "500", "503")
 ERROR_CODES = ("500", "503")
@@ -344,7 +344,7 @@ def write_history(path: Path, config: HistoryConfig = HistoryConfig()) -> Histor
             if big_raw is not None:
                 samples += big_raw.write_until(out, t)
         if big is not None and spec is not None:
-            samples += _write_recorded(out, aggregate, start, end)
+            samples += _write_recorded(out, aggregate, start, end, high_cardinality_slo(spec).labels)
         out.write("# EOF\n")
     series = config.services * config.series_per_service
     if spec is not None:
@@ -425,11 +425,11 @@ class _HighCardinalityRaw:
             values[position] += share * (error_step if is_error else ok_step)
 
 
-def _write_recorded(out: TextIO, aggregate: Aggregate, start: int, end: int) -> int:
+def _write_recorded(out: TextIO, aggregate: Aggregate, start: int, end: int, labels: dict[str, str]) -> int:
     written = 0
     for record, pick in ((ERRORS_RECORD, 0), (REQUESTS_RECORD, 1)):
         out.write(f"# TYPE {record} gauge\n")
-        prefix = record + labels_text(slogate_namespace=NAMESPACE, slogate_slo="big") + " "
+        prefix = record + labels_text(**labels) + " "
         lines = []
         for t in range(start - start % RECORD_STEP_SECONDS, end + 1, RECORD_STEP_SECONDS):
             value = aggregate_rates(aggregate, t)[pick]
@@ -492,8 +492,44 @@ class BenchSLO:
         return f"{METRIC}{{{self.selector}}}"
 
     @property
+    def indicator(self) -> Indicator:
+        return Indicator.model_validate(
+            {
+                "ratio": {
+                    "errors": f"sum(rate({self.errors}[$window]))",
+                    "total": f"sum(rate({self.total}[$window]))",
+                }
+            }
+        )
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """The labels of the SLO's recorded series, as slogate's rules set them."""
+        return series_labels(self.namespace, self.name, self.indicator)
+
+    @property
     def recorded_selector(self) -> str:
-        return f'{{slogate_namespace="{self.namespace}",slogate_slo="{self.name}"}}'
+        return labels_text(**self.labels)
+
+    def manifest(self) -> dict[str, Any]:
+        """The ServiceLevelObjective: 99.9 % over 30 days, the Workbook's policies."""
+        return {
+            "apiVersion": "slogate.dev/v1alpha1",
+            "kind": "ServiceLevelObjective",
+            "metadata": {
+                "name": self.name,
+                "namespace": self.namespace,
+                "uid": f"uid-{self.name}",
+                "generation": 1,
+                "creationTimestamp": "2026-01-01T00:00:00Z",
+            },
+            "spec": {
+                "objective": 99.9,
+                "window": "30d",
+                "selector": {"matchLabels": {"app": self.name}},
+                "indicator": self.indicator.model_dump(by_alias=True, exclude_none=True),
+            },
+        }
 
 
 def bench_slos(count: int, services: Sequence[str]) -> list[BenchSLO]:
@@ -514,22 +550,14 @@ def high_cardinality_slo(spec: HighCardinality) -> BenchSLO:
 
 
 def rules_yaml(slos: Sequence[BenchSLO], record_prefix: str = "slogate") -> str:
-    """The recording rules of ``slos`` as a Prometheus rule file (the contract in the docstring)."""
-    groups = [
-        {
-            "name": f"slogate/{slo.namespace}/{slo.name}",
-            "interval": "1m",
-            "rules": [
-                {
-                    "record": f"{record_prefix}:{record.split(':', 1)[1]}",
-                    "expr": f"sum(rate({selector}[5m]))",
-                    "labels": {"slogate_namespace": slo.namespace, "slogate_slo": slo.name},
-                }
-                for record, selector in ((ERRORS_RECORD, slo.errors), (REQUESTS_RECORD, slo.total))
-            ],
-        }
-        for slo in slos
-    ]
+    """The recording rules slogate generates for ``slos``, as a Prometheus rule file; another
+    ``record_prefix`` renames the series (to backfill a copy beside the originals)."""
+    groups = []
+    for slo in slos:
+        group = rule_group(slo.namespace, slo.name, slo.indicator).as_dict()
+        for rule in group["rules"]:
+            rule["record"] = f"{record_prefix}:{rule['record'].split(':', 1)[1]}"
+        groups.append(group)
     return yaml.safe_dump({"groups": groups}, sort_keys=False, width=1000)
 
 

@@ -71,9 +71,21 @@ def holdset_present(cluster: Cluster, namespace: str) -> bool:
     return found.returncode == 0
 
 
+def admission_holds(cluster: Cluster, namespace: str) -> bool:
+    """Whether the API server's admission already holds a new Deployment here, asked with a
+    server-side dry run: a HoldSet reaches the admission policy through the API server's informer,
+    a moment after it is written (measured here: up to about a second)."""
+    probe = deployment("admission-probe", "registry.example/probe:1")
+    created = cluster.kubectl(
+        "create", "--dry-run=server", "-o", "json", "-n", namespace, "-f", "-", input=json.dumps(probe)
+    )
+    return bool(json.loads(created.stdout)["spec"].get("paused"))
+
+
 def start_freeze(cluster: Cluster, namespace: str, name: str = "release-freeze") -> None:
     apply(cluster, freeze(name, duration="2h"), namespace)
     wait_until(lambda: holdset_present(cluster, namespace), 15, "the operator to publish the freeze's hold")
+    wait_until(lambda: admission_holds(cluster, namespace), 15, "admission to hold with the freeze's HoldSet")
 
 
 def rollout_phase(cluster: Cluster, namespace: str, name: str) -> str:
