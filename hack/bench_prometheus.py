@@ -12,14 +12,15 @@ The queries are slogate's own: the operator's planning code (``reconcile.measure
 them for a World holding the SLOs, after the recorded-history look-up it makes, and they are
 batched 50 to a request as its Prometheus adapter batches them. They are evaluated at the
 history's last instant with ``stats=all`` (``totalQueryableSamples``), and Prometheus' CPU is its
-own ``process_cpu_seconds_total`` before and after. Two sets are measured: what every cycle sends
-(the windows up to 1h) and what each long-window interval adds (the longer windows and the history
-look-up). The raw approach is every window of every SLO as ``rate(...[window])``, every cycle.
+own ``process_cpu_seconds_total`` before and after, one set per cadence (below). The raw approach is
+every window of every SLO as ``rate(...[window])``, every cycle.
 
-Per minute at the default intervals (1 s and 1 m):
-``prom_cpu_per_min`` = 60 x short-cycle CPU + 1 x long-window CPU, against
+A ReleaseGate limits every SLO's burn rate (over its current window, 1h), so each SLO has one
+window measured every cycle; its other windows up to 1h follow the status cadence (10 s) and the
+longer ones the long-window cadence (1 m). Per minute at the default intervals:
+``prom_cpu_per_min`` = 60 x every-cycle CPU + 6 x status CPU + 1 x long-window CPU, against
 ``prom_cpu_per_min_raw`` = 60 x raw-cycle CPU (at the old 10 s default: ``_raw_10s``, 6 x);
-``samples_per_cycle`` = short-cycle samples + long-window samples / 60, against
+``samples_per_cycle`` = the same weighting of samples, divided by the 60 cycles, against
 ``samples_per_cycle_raw``. ``largest_query_samples`` is the largest single query slogate sends for
 the 2,000-series service (each of its queries measured alone).
 
@@ -42,6 +43,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "hack"))
 
 from prometheus_history import (  # noqa: E402
+    NAMESPACE,
     BenchSLO,
     HighCardinality,
     HistoryConfig,
@@ -72,6 +74,7 @@ from slogate.reconcile.measurement import (  # noqa: E402
     slo_plans,
 )
 from slogate.reconcile.ports import QueryResult  # noqa: E402
+from slogate.reconcile.slos import Cadence  # noqa: E402
 from slogate.reconcile.world import World  # noqa: E402
 
 BATCH = 50
@@ -92,12 +95,22 @@ def value_at(server: HistoryPrometheus, query: str, at: float) -> QueryResult:
     return QueryResult(value=float(result[0]["value"][1])) if result else QueryResult()
 
 
+GATE = {
+    "apiVersion": "slogate.dev/v1alpha1",
+    "kind": "ReleaseGate",
+    "metadata": {"name": "burn", "namespace": NAMESPACE, "uid": "uid-burn", "generation": 1},
+    "spec": {"selector": {}, "maxBurnRate": 4},
+}
+"""The gate every SLO's workloads answer to: it decides on each SLO's current burn rate (1h)."""
+
+
 def slogate_queries(
     server: HistoryPrometheus, slos: Sequence[BenchSLO], at: float
-) -> tuple[list[str], list[str], dict[str, str]]:
-    """What slogate sends for ``slos``: every cycle, and once per long-window interval; and the
-    source each SLO's 30d window was read from (Recorded or Raw)."""
+) -> tuple[dict[Cadence, list[str]], dict[str, str]]:
+    """What slogate sends for ``slos``, by cadence (the history look-up with the long windows), and
+    the source each SLO's 30d window was read from (Recorded or Raw)."""
     world = World()
+    world.gates.observe(GATE, deleted=False)
     for slo in slos:
         world.slos.observe(slo.manifest(), deleted=False)
     lookups = history_queries(world)
@@ -105,14 +118,16 @@ def slogate_queries(
     plan = MeasurementPlan(
         slos=slo_plans(world, recorded_histories(lookups, answers)), checks={}, releases={}
     )
-    long = plan.long_queries()
-    every_cycle = [query for query in plan.queries() if query not in long]
+    by_cadence: dict[Cadence, list[str]] = {cadence: [] for cadence in Cadence}
+    for query, cadence in plan.cadences().items():
+        by_cadence[cadence].append(query)
+    by_cadence[Cadence.LONG] += lookups.values()
     sources = {
         slo.tracked.name: next(w.source.value for w in slo.queries.windows if w.window == timedelta(days=30))
         for slo in plan.slos
         if slo.queries is not None
     }
-    return every_cycle, [*sorted(long), *lookups.values()], sources
+    return by_cadence, sources
 
 
 def raw_queries(slos: Sequence[BenchSLO]) -> list[str]:
@@ -161,37 +176,38 @@ def prepare(workdir: Path, slo_count: int) -> tuple[Path, list[BenchSLO], BenchS
 
 def run(slo_count: int, workdir: Path | None = None) -> None:
     settings = CycleSettings()
-    cycles_per_minute = timedelta(minutes=1) / settings.interval
-    long_per_minute = timedelta(minutes=1) / settings.long_window_interval
+    minute = timedelta(minutes=1)
+    per_minute = {
+        Cadence.EVERY_CYCLE: minute / settings.interval,
+        Cadence.STATUS: minute / settings.status_window_interval,
+        Cadence.LONG: minute / settings.long_window_interval,
+    }
+    cycles_per_minute = per_minute[Cadence.EVERY_CYCLE]
     with tempfile.TemporaryDirectory(prefix="slogate-bench-prom-") as scratch:
         root = workdir or Path(scratch)
         data, slos, big, end = prepare(root, slo_count)
         with history_prometheus(data, root / "prometheus.log") as server:
             report("prometheus_settled", server.wait_until_settled(), "s")
             at = float(end)
-            every_cycle, long, sources = slogate_queries(server, slos, at)
+            by_cadence, sources = slogate_queries(server, slos, at)
             recorded = sum(1 for source in sources.values() if source == "Recorded")
             print(f"slos_reading_30d_recorded: {recorded} of {len(sources)}", flush=True)
-            short_cost, long_cost = cost(server, every_cycle, at), cost(server, long, at)
+            costs = {cadence: cost(server, queries, at) for cadence, queries in by_cadence.items()}
             raw_cost = cost(server, raw_queries(slos), at)
-            report(
-                "samples_per_cycle",
-                short_cost.total_samples + long_cost.total_samples / cycles_per_minute,
-                "samples",
-            )
+            samples = sum(costs[c].total_samples * per_minute[c] for c in Cadence) / cycles_per_minute
+            report("samples_per_cycle", samples, "samples")
             report("samples_per_cycle_raw", raw_cost.total_samples, "samples")
-            report(
-                "prom_cpu_per_min",
-                cycles_per_minute * short_cost.cpu_seconds + long_per_minute * long_cost.cpu_seconds,
-                "s",
-            )
+            report("prom_cpu_per_min", sum(costs[c].cpu_seconds * per_minute[c] for c in Cadence), "s")
             report("prom_cpu_per_min_raw", cycles_per_minute * raw_cost.cpu_seconds, "s")
             report("prom_cpu_per_min_raw_10s", 6 * raw_cost.cpu_seconds, "s")
-            report("prom_cpu_per_cycle", short_cost.cpu_seconds, "s")
-            report("prom_cpu_per_long_window_interval", long_cost.cpu_seconds, "s")
+            for cadence in Cadence:
+                print(f"queries_{cadence.value}: {len(by_cadence[cadence])} queries", flush=True)
+                report(f"prom_cpu_{cadence.value}", costs[cadence].cpu_seconds, "s")
             report("prom_cpu_per_cycle_raw", raw_cost.cpu_seconds, "s")
-            big_every_cycle, big_long, big_sources = slogate_queries(server, [big], at)
-            largest = measure_queries(server.url, [*big_every_cycle, *big_long], at)
+            big_queries, big_sources = slogate_queries(server, [big], at)
+            largest = measure_queries(
+                server.url, [q for queries in big_queries.values() for q in queries], at
+            )
             print(f"high_cardinality_30d_source: {big_sources[big.name]}", flush=True)
             report("largest_query_samples", largest.largest_samples, "samples")
             print(f"largest_query: {largest.largest_query}", flush=True)

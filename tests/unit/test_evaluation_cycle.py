@@ -8,6 +8,7 @@ planning, the SLO maths and the reconciler are the real ones.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -185,19 +186,42 @@ def test_history_shorter_than_a_window_reads_only_the_windows_it_covers() -> Non
     assert run.slo_status()["recordedHistory"] == "2d"
 
 
-def test_long_windows_are_measured_once_per_long_window_interval() -> None:
-    run = harness(steady(0.0001, history_samples=30 * 24 * 60), slo_30d())
+def windows_sent(run: Harness) -> set[str]:
+    """The windows of the queries sent since the last look, as [1h], [30d:5m], ..."""
+    sent = {window for query in run.prometheus.sent for window in re.findall(r"\[([0-9a-z:]+)\]", query)}
+    run.prometheus.batches.clear()
+    return sent
+
+
+def test_each_window_is_measured_as_often_as_its_use_needs() -> None:
+    gate = resource("ReleaseGate", "checkout", {"selector": {"matchLabels": APP}, "maxBurnRate": 4})
+    run = harness(steady(0.0001, history_samples=30 * 24 * 60), slo_30d(), gate)
     run.run(NOW)
-    first = set(run.prometheus.sent)
-    run.prometheus.batches.clear()
+    assert {"5m", "30m", "1h", "6h", "3d", "30d"} <= windows_sent(run)
     run.run(NOW + timedelta(seconds=1))
-    second = set(run.prometheus.sent)
-    assert second < first
-    assert not [query for query in second if "slogate:" in query or "[6h" in query or "[30d" in query]
+    assert windows_sent(run) == {"1h"}, "only the window the gate decides on, every cycle"
+    run.run(NOW + timedelta(seconds=10))
+    assert windows_sent(run) == {"5m", "30m", "1h"}, "the status windows every 10 s"
+    run.run(NOW + timedelta(seconds=11))
+    assert windows_sent(run) == {"1h"}
     assert run.slo_status()["errorBudgetRemainingPercent"] == pytest.approx(90.0), "reused answer"
-    run.prometheus.batches.clear()
     run.run(NOW + timedelta(minutes=1))
-    assert set(run.prometheus.sent) == first
+    assert {"5m", "30m", "1h", "6h", "3d", "30d"} <= windows_sent(run), "the long windows once a minute"
+
+
+def test_a_gate_window_is_measured_every_cycle_and_its_rate_only_for_min_request_rate() -> None:
+    gate = resource(
+        "ReleaseGate",
+        "checkout",
+        {"selector": {"matchLabels": APP}, "maxBurnRate": 4, "burnRateWindow": "2m"},
+    )
+    run = harness(steady(0.0001, history_samples=30 * 24 * 60), slo_30d(minRequestRate=1), gate)
+    run.run(NOW)
+    windows_sent(run)
+    run.run(NOW + timedelta(seconds=1))
+    assert len([q for q in run.prometheus.sent if "[2m]" in q]) == 2, "ratio and rate: minRequestRate is set"
+    assert windows_sent(run) == {"2m"}
+    assert {entry["window"] for entry in run.slo_status()["burnRates"]} >= {"2m", "1h"}
 
 
 def test_a_refused_query_is_reported_as_failed_never_as_no_samples() -> None:

@@ -254,7 +254,8 @@ def _add_operation_flags(run: argparse.ArgumentParser) -> None:
         "--evaluation-interval",
         type=_duration,
         default=_duration(_env("EVALUATION_INTERVAL", "1s") or "1s"),
-        help="how often SLO windows up to 1h are measured and every workload decided (default 1s)",
+        help="how often the SLO windows gates decide on are measured and every workload decided "
+        "(default 1s; the other windows up to 1h every 10s)",
     )
     run.add_argument(
         "--long-window-interval",

@@ -54,7 +54,7 @@ from slogate.reconcile.ports import (
     WorkloadRef,
 )
 from slogate.reconcile.reach import Reach, compute_reach
-from slogate.reconcile.slos import slo_reading, slo_status, spread_heartbeat, status_changed
+from slogate.reconcile.slos import Cadence, slo_reading, slo_status, spread_heartbeat, status_changed
 from slogate.reconcile.snapshots import CycleInputs, WorkloadKey, freeze_state_at
 from slogate.reconcile.statuses import freeze_status, gate_status, incident_status
 from slogate.reconcile.workloads import NOTHING_MEASURED, Outcome, WorkloadReconciler
@@ -73,6 +73,9 @@ class CycleSettings:
     interval: timedelta = timedelta(seconds=1)
     long_window_interval: timedelta = timedelta(minutes=1)
     """Windows over an hour are measured this often; between, their last answers stand."""
+    status_window_interval: timedelta = timedelta(seconds=10)
+    """Windows up to an hour that no gate decides on (the SLO's status and metrics show them) are
+    measured this often."""
     status_heartbeat: timedelta = timedelta(minutes=1)
     """An unchanged status is rewritten after this long (each object at its own point between this
     and twice it), so a stale status shows as stale."""
@@ -141,7 +144,9 @@ class EvaluationCycle:
         self._published: dict[tuple[str, ObjectKey], Mapping[str, Any]] = {}
         self._recent: dict[WorkloadKey, list[RecentDeployment]] = {}
         self._inputs = NOTHING_MEASURED
-        self._answers = AnswerCache(settings.long_window_interval)
+        self._answers = AnswerCache(
+            {Cadence.STATUS: settings.status_window_interval, Cadence.LONG: settings.long_window_interval}
+        )
         self._slow_logged: datetime | None = None
         self._wake = asyncio.Event()
         self.active = True
@@ -241,8 +246,8 @@ class EvaluationCycle:
         long cadence), since it picks the source of their long windows."""
         mark = time.monotonic()
         wanted = history_queries(self._world)
-        lookups = frozenset(wanted.values())
-        found = await self._evaluate(self._answers.due(lookups, lookups, now), report)
+        lookups = dict.fromkeys(wanted.values(), Cadence.LONG)
+        found = await self._evaluate(self._answers.due(lookups, now), report)
         self._answers.remember(found, lookups, now)
         histories = recorded_histories(wanted, self._answers.answers_for(lookups))
         report.phases["history"] = time.monotonic() - mark
@@ -261,13 +266,13 @@ class EvaluationCycle:
     async def _measure(
         self, plan: MeasurementPlan, now: datetime, report: CycleReport
     ) -> dict[str, QueryResult]:
-        """One batched evaluation of the plan's due queries; the long-window answers measured
-        within the long-window interval are reused."""
+        """One batched evaluation of the plan's due queries; the other answers, measured within
+        their cadence's interval, are reused."""
         mark = time.monotonic()
-        wanted, long = plan.queries(), plan.long_queries()
-        due = self._answers.due(wanted, long, now)
+        wanted, cadences = plan.queries(), plan.cadences()
+        due = self._answers.due(cadences, now)
         fresh = await self._evaluate(due, report)
-        self._answers.remember(fresh, long, now)
+        self._answers.remember(fresh, cadences, now)
         report.phases["prometheus"] = time.monotonic() - mark
         report.slo_count, report.queries, report.reused = len(plan.slos), len(due), len(wanted) - len(due)
         return {**self._answers.answers_for(wanted), **fresh}

@@ -1,10 +1,13 @@
 """What one evaluation cycle measures, and the answers it may reuse: the plan and measure steps.
 
 A cycle first plans every query it needs (each SLO's windows, each gate's extra checks, each current
-release's budget window), then sends in one batched evaluation only the queries that are due: the
-short windows every cycle, the long windows (over an hour: they change slowly) once per long-window
-interval, their last answers reused in between. The answers of a plan become the cycle's
-``CycleInputs`` for the decisions and the SLO statuses.
+release's budget window), then sends in one batched evaluation only the queries that are due: what
+a decision reads (a gate's burn-rate window, its checks, a young release's window) every cycle; the
+other windows up to an hour, which only the SLO's status shows, once per status interval; the
+windows over an hour (they change slowly) once per long-window interval; the last answers reused
+in between. Prometheus' cost is per query as much as per sample, so measuring only what a decision
+reads at the fast cadence is what lets the interval be a second. The answers of a plan become the
+cycle's ``CycleInputs`` for the decisions and the SLO statuses.
 
 Before a plan, the recorded history of each SLO with long windows is looked up (itself on the long
 cadence), because it decides whether those windows are read from the recorded series or from raw
@@ -27,7 +30,14 @@ from slogate.domain.recording import history_from_samples, is_long_window
 from slogate.domain.releases import consumed_percent, release_started, release_window
 from slogate.reconcile.ports import QueryResult
 from slogate.reconcile.reach import Reach
-from slogate.reconcile.slos import SloQueries, history_query_for, long_window_queries, queries_for
+from slogate.reconcile.slos import (
+    Cadence,
+    DecidingWindows,
+    SloQueries,
+    history_query_for,
+    long_window_queries,
+    queries_for,
+)
 from slogate.reconcile.snapshots import CycleInputs, WorkloadKey
 from slogate.reconcile.world import Tracked, World
 
@@ -75,16 +85,26 @@ class MeasurementPlan:
         ]
         return list(dict.fromkeys(wanted))
 
-    def long_queries(self) -> frozenset[str]:
-        """The queries measured on the long-window cadence."""
-        found = {query for plan in self.slos if plan.queries is not None for query in plan.queries.long()}
-        found |= {
-            release.query
-            for plan in self.releases.values()
-            for release in plan.per_slo
-            if release.query is not None and release.window is not None and is_long_window(release.window)
-        }
-        return frozenset(found)
+    def cadences(self) -> dict[str, Cadence]:
+        """How often each of the plan's queries is sent. A query two uses share (an SLO's window
+        that a release's window equals) goes at the more frequent of their cadences."""
+        found: dict[str, Cadence] = {}
+
+        def add(query: str, cadence: Cadence) -> None:
+            found[query] = min(found.get(query, cadence), cadence, key=CADENCE_ORDER.index)
+
+        for plan in self.slos:
+            for query, cadence in (plan.queries.cadences() if plan.queries is not None else {}).items():
+                add(query, cadence)
+        for query in self.checks.values():
+            add(query, Cadence.EVERY_CYCLE)
+        for release_plan in self.releases.values():
+            for release in release_plan.per_slo:
+                if release.query is not None and release.window is not None:
+                    add(
+                        release.query, Cadence.LONG if is_long_window(release.window) else Cadence.EVERY_CYCLE
+                    )
+        return found
 
     def inputs(
         self, results: Mapping[str, QueryResult], prometheus_outage: bool, previous: CycleInputs
@@ -119,28 +139,34 @@ class MeasurementPlan:
         return impacts
 
 
+CADENCE_ORDER = (Cadence.EVERY_CYCLE, Cadence.STATUS, Cadence.LONG)
+
+
 @dataclass
 class AnswerCache:
-    """The last answer of each long-window query and when it was measured. Only answers are kept,
-    never decisions: a restarted operator measures everything in its first cycle."""
+    """The last answer of each query not sent every cycle, and when it was measured. Only answers
+    are kept, never decisions: a restarted operator measures everything in its first cycle."""
 
-    interval: timedelta
+    intervals: Mapping[Cadence, timedelta]
+    """How long an answer of each cadence stands; every-cycle queries are always sent."""
     answers: dict[str, tuple[QueryResult, datetime]] = field(default_factory=dict)
 
-    def due(self, queries: Iterable[str], long: frozenset[str], now: datetime) -> list[str]:
-        """The queries to send now: every short one, and each long one not measured within the
-        long-window interval."""
+    def due(self, cadences: Mapping[str, Cadence], now: datetime) -> list[str]:
+        """The queries to send now: the every-cycle ones, and each other one not measured within
+        its cadence's interval."""
         return [
             query
-            for query in queries
-            if query not in long
+            for query, cadence in cadences.items()
+            if cadence is Cadence.EVERY_CYCLE
             or (found := self.answers.get(query)) is None
-            or now - found[1] >= self.interval
+            or now - found[1] >= self.intervals[cadence]
         ]
 
-    def remember(self, results: Mapping[str, QueryResult], long: frozenset[str], now: datetime) -> None:
+    def remember(
+        self, results: Mapping[str, QueryResult], cadences: Mapping[str, Cadence], now: datetime
+    ) -> None:
         for query, result in results.items():
-            if query in long:
+            if cadences.get(query, Cadence.EVERY_CYCLE) is not Cadence.EVERY_CYCLE:
                 self.answers[query] = (result, now)
 
     def answers_for(self, queries: Iterable[str]) -> dict[str, QueryResult]:
@@ -177,17 +203,28 @@ def recorded_histories(
     return histories
 
 
-def gate_windows(world: World) -> dict[str, tuple[timedelta, ...]]:
-    """Per namespace, the burnRateWindows its gates ask for: their SLOs must measure them too."""
+def deciding_windows(world: World) -> dict[str, DecidingWindows]:
+    """Per namespace, the burn-rate windows its gates decide on (a gate governs workloads of its
+    own namespace only, so these are the windows its SLOs must measure every cycle)."""
     windows: dict[str, set[timedelta]] = {}
+    current: set[str] = set()
     for gate in world.gates.valid():
-        if gate.model is not None and gate.model.spec.burn_rate_window:
+        if gate.model is None or gate.model.spec.max_burn_rate is None:
+            continue
+        if gate.model.spec.burn_rate_window:
             windows.setdefault(gate.namespace, set()).add(parse_duration(gate.model.spec.burn_rate_window))
-    return {namespace: tuple(sorted(found)) for namespace, found in windows.items()}
+        else:
+            current.add(gate.namespace)
+    return {
+        namespace: DecidingWindows(frozenset(windows.get(namespace, ())), namespace in current)
+        for namespace in {*windows, *current}
+    }
 
 
 def slo_plans(world: World, histories: Mapping[tuple[str, str], timedelta]) -> tuple[SloPlan, ...]:
-    extra = gate_windows(world)
+    """Every SLO's queries. A gate's burnRateWindow is measured whether or not the SLO's policies
+    have it, since the gate's decision reads it."""
+    deciding = deciding_windows(world)
     return tuple(
         SloPlan(
             tracked,
@@ -195,8 +232,9 @@ def slo_plans(world: World, histories: Mapping[tuple[str, str], timedelta]) -> t
                 tracked.namespace,
                 tracked.name,
                 tracked.model.spec,
-                extra.get(tracked.namespace, ()),
-                histories.get((tracked.namespace, tracked.name)),
+                tuple(sorted(deciding.get(tracked.namespace, DecidingWindows()).windows)),
+                recorded_history=histories.get((tracked.namespace, tracked.name)),
+                deciding=deciding.get(tracked.namespace, DecidingWindows()),
             )
             if tracked.model is not None
             else None,

@@ -57,16 +57,25 @@ class WindowSource(StrEnum):
     RECORDED = "Recorded"
 
 
+class Cadence(StrEnum):
+    """How often a query is sent. Every cycle: what a decision reads (a gate's burn-rate window).
+    Status: the other windows up to an hour, which only the SLO's status and metrics show. Long:
+    windows over an hour, which change slowly."""
+
+    EVERY_CYCLE = "EveryCycle"
+    STATUS = "Status"
+    LONG = "Long"
+
+
 @dataclass(frozen=True)
 class WindowQueries:
     window: timedelta
     queries: ResolvedQueries
     source: WindowSource
-
-    @property
-    def long(self) -> bool:
-        """Measured on the long-window cadence, not every cycle."""
-        return is_long_window(self.window)
+    cadence: Cadence = Cadence.EVERY_CYCLE
+    request_rate_cadence: Cadence = Cadence.EVERY_CYCLE
+    """A decision needs the request rate only for minRequestRate: without it, no traffic already
+    shows in the error ratio (NaN), so the rate can follow at the status cadence."""
 
 
 @dataclass(frozen=True)
@@ -83,12 +92,21 @@ class SloQueries:
             if window.queries.request_rate is not None:
                 yield window.queries.request_rate
 
-    def long(self) -> Iterable[str]:
+    def cadences(self) -> dict[str, Cadence]:
+        found: dict[str, Cadence] = {}
         for window in self.windows:
-            if window.long:
-                yield window.queries.error_ratio
-                if window.queries.request_rate is not None:
-                    yield window.queries.request_rate
+            found[window.queries.error_ratio] = window.cadence
+            if window.queries.request_rate is not None:
+                found[window.queries.request_rate] = window.request_rate_cadence
+        return found
+
+
+def _cadences(window: timedelta, decides: bool, spec: ServiceLevelObjectiveSpec) -> tuple[Cadence, Cadence]:
+    if is_long_window(window):
+        return Cadence.LONG, Cadence.LONG
+    if not decides:
+        return Cadence.STATUS, Cadence.STATUS
+    return Cadence.EVERY_CYCLE, Cadence.EVERY_CYCLE if spec.min_request_rate > 0 else Cadence.STATUS
 
 
 def long_window_queries(
@@ -108,16 +126,38 @@ def queries_for(
     name: str,
     spec: ServiceLevelObjectiveSpec,
     extra_windows: tuple[timedelta, ...] = (),
+    *,
     recorded_history: timedelta | None = None,
+    deciding: DecidingWindows | None = None,
 ) -> SloQueries:
-    """The SLO's queries: windows up to an hour raw, longer ones by ``long_window_queries``."""
-    windows = tuple(
-        long_window_queries(namespace, name, spec.indicator, window, recorded_history)
-        if is_long_window(window)
-        else WindowQueries(window, resolve_queries(spec.indicator, format_duration(window)), WindowSource.RAW)
-        for window in windows_to_measure(spec, extra_windows)
-    )
-    return SloQueries(windows=windows, recorded_history=recorded_history)
+    """The SLO's queries: windows up to an hour raw, longer ones by ``long_window_queries``; each
+    at the cadence its use needs (``deciding``: the windows gates decide on; all when None)."""
+    windows = []
+    for window in windows_to_measure(spec, extra_windows):
+        decides = deciding is None or deciding.includes(window, spec)
+        cadence, rate_cadence = _cadences(window, decides, spec)
+        if is_long_window(window):
+            found = long_window_queries(namespace, name, spec.indicator, window, recorded_history)
+            queries, source = found.queries, found.source
+        else:
+            queries, source = resolve_queries(spec.indicator, format_duration(window)), WindowSource.RAW
+        windows.append(WindowQueries(window, queries, source, cadence, rate_cadence))
+    return SloQueries(windows=tuple(windows), recorded_history=recorded_history)
+
+
+@dataclass(frozen=True)
+class DecidingWindows:
+    """The burn-rate windows the gates of a namespace decide on: their burnRateWindows, and the
+    SLO's own current window when a gate limits the burn rate without naming a window."""
+
+    windows: frozenset[timedelta] = frozenset()
+    current: bool = False
+
+    def includes(self, window: timedelta, spec: ServiceLevelObjectiveSpec) -> bool:
+        if window in self.windows:
+            return True
+        current = min((parse_duration(p.long_window) for p in spec.effective_policies()), default=None)
+        return self.current and window == current
 
 
 def history_query_for(namespace: str, name: str, spec: ServiceLevelObjectiveSpec) -> str | None:
