@@ -293,3 +293,18 @@ def test_an_outage_holds_by_the_operator_policy_and_keeps_the_release_measured_b
     run.prometheus.down = False
     run.run(NOW + timedelta(seconds=2))
     assert run.workloads.paused == [True, False]
+
+
+def test_a_budget_limit_reads_a_short_slo_window_every_cycle() -> None:
+    gate = resource("ReleaseGate", "checkout", {"selector": {"matchLabels": APP}, "minBudgetRemaining": 20})
+    hourly = slo_30d(
+        window="1h",
+        policies=[
+            {"name": "fast", "severity": "page", "burnRate": 10, "longWindow": "5m", "shortWindow": "1m"}
+        ],
+    )
+    run = harness(steady(0.0001), hourly, gate)
+    run.run(NOW)
+    windows_sent(run)
+    run.run(NOW + timedelta(seconds=1))
+    assert windows_sent(run) == {"1h"}, "the budget left is read over the SLO's window"

@@ -208,16 +208,22 @@ def deciding_windows(world: World) -> dict[str, DecidingWindows]:
     own namespace only, so these are the windows its SLOs must measure every cycle)."""
     windows: dict[str, set[timedelta]] = {}
     current: set[str] = set()
+    period: set[str] = set()
     for gate in world.gates.valid():
-        if gate.model is None or gate.model.spec.max_burn_rate is None:
+        spec = gate.model.spec if gate.model is not None else None
+        if spec is not None and spec.min_budget_remaining is not None:
+            period.add(gate.namespace)
+        if spec is None or spec.max_burn_rate is None:
             continue
-        if gate.model.spec.burn_rate_window:
-            windows.setdefault(gate.namespace, set()).add(parse_duration(gate.model.spec.burn_rate_window))
+        if spec.burn_rate_window:
+            windows.setdefault(gate.namespace, set()).add(parse_duration(spec.burn_rate_window))
         else:
             current.add(gate.namespace)
     return {
-        namespace: DecidingWindows(frozenset(windows.get(namespace, ())), namespace in current)
-        for namespace in {*windows, *current}
+        namespace: DecidingWindows(
+            frozenset(windows.get(namespace, ())), namespace in current, namespace in period
+        )
+        for namespace in {*windows, *current, *period}
     }
 
 

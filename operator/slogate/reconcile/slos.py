@@ -147,14 +147,19 @@ def queries_for(
 
 @dataclass(frozen=True)
 class DecidingWindows:
-    """The burn-rate windows the gates of a namespace decide on: their burnRateWindows, and the
-    SLO's own current window when a gate limits the burn rate without naming a window."""
+    """The windows the gates of a namespace decide on: their burnRateWindows, the SLO's own current
+    window when a gate limits the burn rate without naming a window, and the SLO's window when a
+    gate limits the budget left."""
 
     windows: frozenset[timedelta] = frozenset()
     current: bool = False
+    period: bool = False
+    """A gate limits the budget left, which is read over the SLO's whole window."""
 
     def includes(self, window: timedelta, spec: ServiceLevelObjectiveSpec) -> bool:
         if window in self.windows:
+            return True
+        if self.period and window == parse_duration(spec.window):
             return True
         current = min((parse_duration(p.long_window) for p in spec.effective_policies()), default=None)
         return self.current and window == current
@@ -312,7 +317,7 @@ def slo_status(
             for window in queries.windows
         ],
         recorded_history=(
-            format_duration(_whole_minutes(queries.recorded_history))
+            format_duration(_reported_history(queries.recorded_history))
             if queries.recorded_history is not None
             else None
         ),
@@ -328,8 +333,11 @@ def slo_status(
     )
 
 
-def _whole_minutes(value: timedelta) -> timedelta:
-    return timedelta(minutes=value // timedelta(minutes=1))
+def _reported_history(value: timedelta) -> timedelta:
+    """Whole hours once there is an hour of it, whole minutes before: history grows by a minute a
+    minute, and a status that changed with it would be written every minute."""
+    grain = timedelta(hours=1) if value >= timedelta(hours=1) else timedelta(minutes=1)
+    return value // grain * grain
 
 
 def slo_reading(namespace: str, name: str, status: Mapping[str, Any]) -> SloReading:
