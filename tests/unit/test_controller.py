@@ -11,6 +11,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from harness.bodies import deployment_body, resource_body
 from harness.fakes import Events, History, NoRuleStore, ScriptedPrometheus, Statuses, Telemetry, Workloads
 from slogate.api.base import WorkloadKind
 from slogate.api.freeze import ChangeFreeze
@@ -27,43 +28,18 @@ FREEZES = ChangeFreeze.names.plural
 
 
 def deployment(image: str = "shop/checkout:1") -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {
-            "name": "checkout",
-            "namespace": "shop",
-            "uid": "uid-checkout",
-            "resourceVersion": "1",
-            "generation": 1,
-            "labels": dict(APP),
-            "annotations": {"deployment.kubernetes.io/revision": "1"},
-        },
-        "spec": {
-            "replicas": 2,
-            "template": {
-                "metadata": {"labels": dict(APP)},
-                "spec": {"containers": [{"name": "app", "image": image}]},
-            },
-        },
-        "status": {"observedGeneration": 1, "replicas": 2, "updatedReplicas": 2, "availableReplicas": 2},
-    }
+    return deployment_body("checkout", APP, image)
 
 
 def freeze(generation: int = 1, status: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "apiVersion": "slogate.dev/v1alpha1",
-        "kind": "ChangeFreeze",
-        "metadata": {
-            "name": "migration",
-            "namespace": "shop",
-            "uid": "uid-migration",
-            "generation": generation,
-            "creationTimestamp": (NOW - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        },
-        "spec": {"reason": "Database migration", "duration": "2h"},
-        **({"status": status} if status is not None else {}),
-    }
+    body = resource_body(
+        "ChangeFreeze",
+        "migration",
+        {"reason": "Database migration", "duration": "2h"},
+        generation=generation,
+        created=(NOW - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    return {**body, **({"status": status} if status is not None else {})}
 
 
 def controller() -> tuple[Controller, Workloads]:

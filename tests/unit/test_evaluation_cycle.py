@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from harness.bodies import deployment_body, resource_body
 from harness.fakes import Answer, Events, History, ScriptedPrometheus, Statuses, Telemetry, Workloads
 from slogate.api.base import WorkloadKind
 from slogate.api.incident import RecentDeployment
@@ -30,19 +31,7 @@ ERRORS = 'sum(rate(http_requests_total{job="checkout",code=~"5.."}[$window]))'
 TOTAL = 'sum(rate(http_requests_total{job="checkout"}[$window]))'
 
 
-def resource(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": "slogate.dev/v1alpha1",
-        "kind": kind,
-        "metadata": {
-            "name": name,
-            "namespace": "shop",
-            "uid": f"uid-{name}",
-            "generation": 1,
-            "creationTimestamp": "2026-11-01T00:00:00Z",
-        },
-        "spec": spec,
-    }
+resource = resource_body
 
 
 def slo_30d(**spec: Any) -> dict[str, Any]:
@@ -57,30 +46,6 @@ def slo_30d(**spec: Any) -> dict[str, Any]:
             **spec,
         },
     )
-
-
-def deployment() -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {
-            "name": "checkout",
-            "namespace": "shop",
-            "uid": "uid-checkout",
-            "resourceVersion": "1",
-            "generation": 1,
-            "labels": dict(APP),
-            "annotations": {"deployment.kubernetes.io/revision": "2"},
-        },
-        "spec": {
-            "replicas": 3,
-            "template": {
-                "metadata": {"labels": dict(APP)},
-                "spec": {"containers": [{"name": "app", "image": "shop/checkout:2"}]},
-            },
-        },
-        "status": {"observedGeneration": 1, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 3},
-    }
 
 
 @dataclass
@@ -114,7 +79,9 @@ def harness(answer: Answer, *resources: dict[str, Any], history: History | None 
     for body in resources:
         tracked = collections[body["kind"]].observe(body, deleted=False)
         assert tracked.model is not None, tracked.problems
-    world.observe_workload(WorkloadKind.DEPLOYMENT, deployment(), deleted=False)
+    world.observe_workload(
+        WorkloadKind.DEPLOYMENT, deployment_body("checkout", APP, "shop/checkout:2", "2"), deleted=False
+    )
     prometheus, statuses, workloads = ScriptedPrometheus(answer), Statuses(), Workloads()
     clock = [NOW]
     cycle = EvaluationCycle(
