@@ -32,6 +32,7 @@ Every operator runs at its default evaluation interval (1 s).
 from __future__ import annotations
 
 import json
+import random
 import statistics
 import sys
 import time
@@ -230,6 +231,7 @@ def breach_to_abort(cluster: Cluster, server: PrometheusServer, *, by_argo_rollo
         apply(cluster, analysed_rollout("canary", "registry.example/canary:0", template), namespace)
         poll(lambda: _rollout_status(cluster, namespace, "canary").get("phase") == "Healthy", 120, "canary:0")
         breach = error_ratio_30s(service)
+        phases = random.Random(ABORT_TRIALS)  # noqa: S311 (a reproducible spread, nothing secret)
         samples = []
         try:
             for trial in range(1, ABORT_TRIALS + 1):
@@ -253,8 +255,9 @@ def breach_to_abort(cluster: Cluster, server: PrometheusServer, *, by_argo_rollo
                     "the canary at its pause step",
                 )
                 # Where the analysis interval or the evaluation tick falls against the breach is
-                # chance, as in production: no alignment here.
-                time.sleep(3)
+                # chance in production: a fixed delay would put every breach at the same point of
+                # the AnalysisRun's 10 s (it measures first when the canary step starts).
+                time.sleep(3 + phases.uniform(0, 10))
                 exporter.set_traffic(service, requests_per_second=100, error_ratio=0.2)
                 breached = poll(
                     lambda: any(
