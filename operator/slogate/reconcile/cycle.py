@@ -206,10 +206,10 @@ class EvaluationCycle:
         now = self._clock()
         started = time.monotonic()
         report = CycleReport(started=now)
-        plan = await self._plan(now, report)
+        plan, planned_reach = await self._plan(now, report)
         results = await self._measure(plan, now, report)
         self._inputs = plan.inputs(results, report.prometheus_error is not None, self._inputs)
-        await self._publish_slos(plan, results, now, report)
+        await self._publish_slos(plan, results, now, report, planned_reach)
         reach = compute_reach(self._world)
         mark = time.monotonic()
         if self.active:
@@ -241,9 +241,10 @@ class EvaluationCycle:
             report.describe(),
         )
 
-    async def _plan(self, now: datetime, report: CycleReport) -> MeasurementPlan:
-        """Every query this cycle reads. The SLOs' recorded history comes first (measured on the
-        long cadence), since it picks the source of their long windows."""
+    async def _plan(self, now: datetime, report: CycleReport) -> tuple[MeasurementPlan, Reach]:
+        """Every query this cycle reads, and the reach it was planned on. The SLOs' recorded history
+        comes first (measured on the long cadence), since it picks the source of their long
+        windows."""
         mark = time.monotonic()
         wanted = history_queries(self._world)
         lookups = dict.fromkeys(wanted.values(), Cadence.LONG)
@@ -261,7 +262,7 @@ class EvaluationCycle:
         )
         self._answers.keep_only([*plan.queries(), *lookups])
         report.phases["plan"] = time.monotonic() - mark
-        return plan
+        return plan, reach
 
     async def _measure(
         self, plan: MeasurementPlan, now: datetime, report: CycleReport
@@ -291,10 +292,14 @@ class EvaluationCycle:
             return {}
 
     async def _publish_slos(
-        self, plan: MeasurementPlan, results: Mapping[str, QueryResult], now: datetime, report: CycleReport
+        self,
+        plan: MeasurementPlan,
+        results: Mapping[str, QueryResult],
+        now: datetime,
+        report: CycleReport,
+        reach: Reach,
     ) -> None:
         mark = time.monotonic()
-        reach = compute_reach(self._world)
         writes = []
         readings: list[SloReading] = []
         for slo in plan.slos:
