@@ -20,16 +20,15 @@ from typing import Any
 
 import pytest
 
+from harness.fakes import Workloads
 from harness.manifests import deployment
 from harness.processes import free_port
 from slogate.adapters.sinks import GrafanaAnnotations, WebhookSink, webhook_payload
 from slogate.api.base import WorkloadKind
 from slogate.reconcile.ports import (
-    Annotations,
     DecisionMarker,
     EventType,
     InvolvedObject,
-    RollbackOutcome,
     WorkloadRef,
 )
 from slogate.reconcile.workloads import WorkloadReconciler
@@ -217,24 +216,6 @@ def test_an_unreadable_token_file_is_logged_and_nothing_is_sent(
     assert f"could not read the token file {tmp_path / 'missing'}" in message
 
 
-class AcceptingWorkloads:
-    """A WorkloadWriter that accepts every write, as the API server would."""
-
-    def set_paused(self, ref: WorkloadRef, paused: bool, annotations: Annotations) -> str:
-        return "2"
-
-    def annotate(self, ref: WorkloadRef, annotations: Annotations) -> str:
-        return "2"
-
-    def abort_rollout(self, ref: WorkloadRef, annotations: Annotations) -> str:
-        return "2"
-
-    def roll_back_deployment(
-        self, ref: WorkloadRef, annotations: Annotations, lift_own_hold: bool, record_target_as: str
-    ) -> RollbackOutcome:
-        raise AssertionError("no rollback expected")
-
-
 @dataclass
 class ListedEvents:
     reasons: list[str] = field(default_factory=list)
@@ -272,7 +253,7 @@ def test_the_reconciler_records_every_decision_in_every_sink_despite_a_broken_on
     state = world.observe_workload(WorkloadKind.DEPLOYMENT, body, deleted=False)
     events = ListedEvents()
     reconciler = WorkloadReconciler(
-        world, AcceptingWorkloads(), events, sinks=[BrokenSink(), GrafanaAnnotations(server.url)]
+        world, Workloads(), events, sinks=[BrokenSink(), GrafanaAnnotations(server.url)]
     )
     now = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
 
