@@ -191,6 +191,13 @@ def test_a_deployment_under_a_rollback_gate_is_rolled_back_once_even_across_a_re
         assert rolled_back["metadata"]["annotations"]["slogate.dev/decision"] in {"Rollback", "Hold"}
         assert "slogate.dev/rolled-back-to" in rolled_back["metadata"]["annotations"]
         assert "RolledBack" in event_reasons(cluster, namespace, "cart")
+        # Settled, not flapping: while the rollback rolls out under the same burn, slogate marks
+        # nothing more than the decision that changes (and the hold once the rollback completes).
+        # Each of its marks bumps a Deployment's generation; a Hold/Rollback loop bumped it
+        # hundreds of times in these seconds.
+        generation = rolled_back["metadata"]["generation"]
+        time.sleep(8)
+        assert get(cluster, "deployment", "cart", namespace)["metadata"]["generation"] - generation <= 2
 
         operator.kill()
         operator = start_operator(cluster, prometheus.url, log, f"--namespace={namespace}")

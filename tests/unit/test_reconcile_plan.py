@@ -14,7 +14,7 @@ from slogate.api.base import WorkloadKind
 from slogate.api.gate import Verdict
 from slogate.api.wire import HELD_ANNOTATION, ROLLED_BACK_TO_ANNOTATION
 from slogate.domain.verdict import Decision
-from slogate.reconcile.workloads import Action, plan
+from slogate.reconcile.workloads import ROLLBACK_ROLLING_OUT, Action, plan
 from slogate.reconcile.world import WorkloadState
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -74,10 +74,12 @@ class Row:
     note: str = ""
     aborted: bool = False
     target: bool = False
+    rolling: bool = True
 
     @property
     def id(self) -> str:
         flags = ("-aborted" if self.aborted else "") + ("-target" if self.target else "")
+        flags += "" if self.rolling else "-complete"
         return f"{self.verdict.value}-{self.kind.value}-{self.pause.name.lower()}{flags}"
 
 
@@ -114,8 +116,12 @@ TABLE = [
         "aborted: the Rollout stays on its stable revision until its template changes",
         aborted=True,
     ),
-    Row(HOLD, D, Pause.NONE, Action.PAUSE, target=True),
-    Row(HOLD, D, Pause.SLOGATE, Action.NONE, target=True),
+    # slogate's own rollback is left to roll out (pausing it would keep the bad revision's pods),
+    # then held like any other revision.
+    Row(HOLD, D, Pause.NONE, Action.NONE, ROLLBACK_ROLLING_OUT, target=True),
+    Row(HOLD, D, Pause.SLOGATE, Action.NONE, ROLLBACK_ROLLING_OUT, target=True),
+    Row(HOLD, D, Pause.NONE, Action.PAUSE, target=True, rolling=False),
+    Row(HOLD, D, Pause.SLOGATE, Action.NONE, target=True, rolling=False),
     # Rollback of a Deployment: kubectl rollout undo, once per template, never over a person's pause.
     Row(ROLLBACK, D, Pause.NONE, Action.ROLL_BACK),
     Row(ROLLBACK, D, Pause.SLOGATE, Action.ROLL_BACK),
@@ -135,7 +141,8 @@ TABLE = [
 
 @pytest.mark.parametrize("row", TABLE, ids=[row.id for row in TABLE])
 def test_plan(row: Row) -> None:
-    planned = plan(state(row.kind, row.pause, aborted=row.aborted, target=row.target), decision(row.verdict))
+    workload = state(row.kind, row.pause, aborted=row.aborted, target=row.target, rolling=row.rolling)
+    planned = plan(workload, decision(row.verdict))
     assert (planned.action, planned.note) == (row.action, row.note)
 
 
@@ -226,5 +233,12 @@ def test_only_hold_and_rollback_stop_a_release(workload: WorkloadState, decided:
     action = plan(workload, decided).action
     if action in (Action.PAUSE, Action.ROLL_BACK, Action.ABORT):
         assert decided.enforced_action in (HOLD, ROLLBACK)
-    if decided.enforced_action is HOLD and not workload.paused and not workload.aborted:
+    rollback_rolling_out = workload.is_rollback_target and workload.rollout_in_progress
+    if decided.enforced_action is HOLD and not (workload.paused or workload.aborted or rollback_rolling_out):
         assert action is Action.PAUSE
+
+
+@given(states, decisions)
+def test_a_rollback_rolling_out_is_never_paused(workload: WorkloadState, decided: Decision) -> None:
+    if workload.is_rollback_target and workload.rollout_in_progress:
+        assert plan(workload, decided).action is not Action.PAUSE

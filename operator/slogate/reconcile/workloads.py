@@ -155,6 +155,11 @@ def _plan_rollback(state: WorkloadState) -> Plan:
     return Plan(Action.ROLL_BACK)
 
 
+ROLLBACK_ROLLING_OUT = (
+    "the rollback slogate made is rolling out; pausing it would keep the bad revision's pods, so "
+    "slogate holds once it completes"
+)
+
 PAUSE_ECHOED = (
     "Argo CD wrote back the pause slogate had lifted (a sync that began during the hold applied the "
     "spec.paused it read then)"
@@ -167,6 +172,8 @@ def plan(state: WorkloadState, decision: Decision) -> Plan:
     if wanted in (Verdict.HOLD, Verdict.ROLLBACK) and (in_git := _plan_rolled_back_in_git(state)):
         return in_git
     if wanted is Verdict.HOLD:
+        if state.is_rollback_target and (state.rollout_in_progress or not state.status_current):
+            return Plan(Action.NONE, ROLLBACK_ROLLING_OUT)
         return _plan_hold(state)
     if wanted is Verdict.ROLLBACK:
         return _plan_rollback(state)

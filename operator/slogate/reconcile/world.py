@@ -84,6 +84,8 @@ class WorkloadState:
     paused_by: str | None = None
     """The field manager that last set ``spec.paused``, and when (from ``managedFields``)."""
     paused_at: datetime | None = None
+    status_current: bool = True
+    """The controller has observed the latest spec; until then ``rollout_in_progress`` is a guess."""
 
     @property
     def key(self) -> tuple[WorkloadKind, str, str]:
@@ -131,10 +133,17 @@ def _change_type(template: Mapping[str, Any]) -> ChangeType | None:
         return None
 
 
+def deployment_status_current(body: Mapping[str, Any]) -> bool:
+    """The Deployment controller has observed the latest generation. A Deployment's generation
+    grows with every change of its annotations too, slogate's own marks included."""
+    observed = _int((body.get("status") or {}).get("observedGeneration"))
+    return observed >= _int((body.get("metadata") or {}).get("generation"))
+
+
 def deployment_rolling(body: Mapping[str, Any]) -> bool:
     """New pods of a changed template have started and the rollout has not completed."""
     spec, status = body.get("spec") or {}, body.get("status") or {}
-    if _int(status.get("observedGeneration")) < _int((body.get("metadata") or {}).get("generation")):
+    if not deployment_status_current(body):
         return False
     replicas = _int(spec.get("replicas", 1))
     updated = _int(status.get("updatedReplicas"))
@@ -185,10 +194,12 @@ def workload_state(
         revision = annotations.get("deployment.kubernetes.io/revision")
         rolling = deployment_rolling(body)
         aborted = False
+        status_current = deployment_status_current(body)
     else:
         revision = annotations.get("rollout.argoproj.io/revision")
         rolling = rollout_rolling(body)
         aborted = bool((body.get("status") or {}).get("abort"))
+        status_current = True
     paused_by, paused_at = pause_writer(metadata)
     return WorkloadState(
         kind=kind,
@@ -208,6 +219,7 @@ def workload_state(
         gitops_managed=gitops_managed(metadata, tracking_label),
         paused_by=paused_by,
         paused_at=paused_at,
+        status_current=status_current,
     )
 
 
@@ -369,6 +381,11 @@ class World:
         known = self.workloads.get(state.key)
         if known is not None and is_older(state.resource_version, known.resource_version):
             return known
+        if known is not None and not state.status_current and known.template_hash == state.template_hash:
+            # Same template, status not caught up (an annotation write, a pause): the rollout is
+            # where it was. Read as "not rolling", slogate's own mark would turn a Rollback into a
+            # Hold and the next mark back again, each write bumping the generation once more.
+            state = replace(state, rollout_in_progress=known.rollout_in_progress)
         self.workloads[state.key] = state
         return state
 
@@ -394,6 +411,9 @@ class World:
             annotations=merged,
             paused=state.paused if paused is None else paused,
             template_hash=state.template_hash if rolled_back_to is None else rolled_back_to,
+            # A rollback starts the rollout of the template it restores: in progress until the
+            # controller's status says otherwise.
+            rollout_in_progress=state.rollout_in_progress or rolled_back_to is not None,
             aborted=state.aborted if aborted is None else aborted,
             resource_version=resource_version,
         )
