@@ -11,6 +11,7 @@ import yaml
 
 from slogate.api.base import WorkloadKind
 from slogate.cli import build_parser
+from slogate.cli.environment import resolve_environment
 from slogate.cli.explain import explain_view, headline, parse_target
 from slogate.cli.explain import human as explain_text
 from slogate.cli.freeze import created_summary, freeze_manifest, parse_freeze_duration, parse_selector
@@ -303,6 +304,8 @@ def test_postmortem_tells_the_story_in_markdown() -> None:
 
 
 def test_the_run_command_keeps_its_flags() -> None:
-    args = build_parser().parse_args(["run", "--prometheus-url", "http://p:9090", "-n", "a", "-n", "b"])
+    args = resolve_environment(
+        build_parser().parse_args(["run", "--prometheus-url", "http://p:9090", "-n", "a", "-n", "b"])
+    )
     assert args.namespace == ["a", "b"]
     assert args.prometheus_url == "http://p:9090"

@@ -1,22 +1,31 @@
 """``slogate run``: start the operator.
 
 Every flag has an environment variable (``SLOGATE_<FLAG>``), so the Helm chart and a developer's
-shell configure it the same way.
+shell configure it the same way; the variables are read when ``slogate run`` starts, and checked
+like the flags (``slogate.cli.environment``).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import kopf
 
 import slogate.handlers  # noqa: F401  (importing registers the handlers with kopf)
 from slogate.api.durations import parse_duration
 from slogate.api.gate import NoDataPolicy
+from slogate.cli.environment import (
+    AppendAfterEnvironment,
+    FromEnvironment,
+    boolean,
+    choice,
+    port,
+    resolve_environment,
+)
 from slogate.settings import (
     AdmissionChoice,
     AdmissionSettings,
@@ -30,9 +39,11 @@ from slogate.settings import (
     WebhookConnection,
 )
 
-
-def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(f"SLOGATE_{name}", default)
+ADMISSION_CHOICE = choice(AdmissionChoice, list(AdmissionChoice))
+FAILURE_POLICY = choice(str, ["Ignore", "Fail"])
+RULES_CHOICE = choice(PrometheusRulesChoice, list(PrometheusRulesChoice))
+LOG_FORMAT = choice(LogFormat, list(LogFormat))
+OUTAGE_POLICY = choice(NoDataPolicy, list(NoDataPolicy))
 
 
 def _duration(text: str) -> timedelta:
@@ -42,6 +53,15 @@ def _duration(text: str) -> timedelta:
         raise argparse.ArgumentTypeError(f"{error}; use a duration such as 10s or 1m") from error
 
 
+def _url(text: str) -> str:
+    parsed = urlsplit(text)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an http(s) URL; use e.g. http://prometheus.monitoring:9090"
+        )
+    return text
+
+
 def _header(text: str) -> tuple[str, str]:
     name, separator, value = text.partition(":")
     if not separator or not name.strip():
@@ -49,49 +69,52 @@ def _header(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def _env_headers() -> list[tuple[str, str]]:
-    try:
-        return [_header(line) for line in (_env("WEBHOOK_HEADERS") or "").splitlines() if line.strip()]
-    except argparse.ArgumentTypeError as error:
-        raise SystemExit(f"slogate: SLOGATE_WEBHOOK_HEADERS: {error}") from error
+def _headers(text: str) -> list[tuple[str, str]]:
+    return [_header(line) for line in text.splitlines() if line.strip()]
+
+
+def _comma_separated(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 def _add_sink_flags(run: argparse.ArgumentParser) -> None:
     grafana = run.add_argument_group("Grafana annotations", "post every decision as a Grafana annotation")
     grafana.add_argument(
         "--grafana-url",
-        default=_env("GRAFANA_URL"),
+        type=_url,
+        default=FromEnvironment("GRAFANA_URL", _url),
         help="Grafana base URL, e.g. http://grafana.monitoring:3000 (env SLOGATE_GRAFANA_URL); "
         "off when omitted",
     )
     grafana.add_argument(
         "--grafana-token-file",
         type=Path,
-        default=_env("GRAFANA_TOKEN_FILE"),
+        default=FromEnvironment("GRAFANA_TOKEN_FILE", Path),
         help="file holding a Grafana service account token, e.g. a mounted Secret; re-read for every post",
     )
     grafana.add_argument(
         "--grafana-dashboard-uid",
-        default=_env("GRAFANA_DASHBOARD_UID"),
+        default=FromEnvironment("GRAFANA_DASHBOARD_UID"),
         help="dashboard to attach the annotations to; organisation-wide annotations when omitted",
     )
     webhook = run.add_argument_group("webhook", "POST every decision as JSON to a URL")
     webhook.add_argument(
         "--webhook-url",
-        default=_env("WEBHOOK_URL"),
+        type=_url,
+        default=FromEnvironment("WEBHOOK_URL", _url),
         help="URL to POST every decision to as JSON (env SLOGATE_WEBHOOK_URL); off when omitted",
     )
     webhook.add_argument(
         "--webhook-token-file",
         type=Path,
-        default=_env("WEBHOOK_TOKEN_FILE"),
+        default=FromEnvironment("WEBHOOK_TOKEN_FILE", Path),
         help="file holding a bearer token for the webhook, e.g. a mounted Secret; re-read for every post",
     )
     webhook.add_argument(
         "--webhook-header",
         type=_header,
-        action="append",
-        default=_env_headers(),
+        action=AppendAfterEnvironment,
+        default=FromEnvironment("WEBHOOK_HEADERS", _headers, []),
         help="extra header 'Name: value' for the webhook (repeatable; env SLOGATE_WEBHOOK_HEADERS, "
         "one per line)",
     )
@@ -103,40 +126,41 @@ def _add_admission_flags(run: argparse.ArgumentParser) -> None:
     )
     admission.add_argument(
         "--admission",
-        type=AdmissionChoice,
-        choices=list(AdmissionChoice),
-        default=AdmissionChoice(_env("ADMISSION", "auto") or "auto"),
+        type=ADMISSION_CHOICE,
+        metavar="{" + ",".join(AdmissionChoice) + "}",
+        default=FromEnvironment("ADMISSION", ADMISSION_CHOICE, AdmissionChoice.AUTO),
         help="auto (default): the MutatingAdmissionPolicy where the API server serves it, else the "
         "webhook; off: hold after the fact only",
     )
     admission.add_argument(
         "--admission-failure-policy",
-        choices=["Ignore", "Fail"],
-        default=_env("ADMISSION_FAILURE_POLICY", "Ignore"),
+        type=FAILURE_POLICY,
+        metavar="{Ignore,Fail}",
+        default=FromEnvironment("ADMISSION_FAILURE_POLICY", FAILURE_POLICY, "Ignore"),
         help="when admission itself fails: Ignore (default) lets the write through, Fail refuses it",
     )
     admission.add_argument(
-        "--admission-webhook-port", type=int, default=int(_env("ADMISSION_WEBHOOK_PORT", "9443") or 9443)
+        "--admission-webhook-port", type=port, default=FromEnvironment("ADMISSION_WEBHOOK_PORT", port, 9443)
     )
     admission.add_argument(
         "--admission-webhook-address",
-        default=_env("ADMISSION_WEBHOOK_ADDRESS", "0.0.0.0"),  # noqa: S104  (a pod serves on all interfaces)
+        default=FromEnvironment("ADMISSION_WEBHOOK_ADDRESS", str, "0.0.0.0"),  # noqa: S104  (a pod serves on all interfaces)
         help="address the webhook listens on (default 0.0.0.0)",
     )
     admission.add_argument(
         "--admission-webhook-host",
-        default=_env("ADMISSION_WEBHOOK_HOST"),
+        default=FromEnvironment("ADMISSION_WEBHOOK_HOST"),
         help="host or IP by which the API server reaches the webhook (e.g. 127.0.0.1)",
     )
     admission.add_argument(
         "--admission-webhook-service",
-        default=_env("ADMISSION_WEBHOOK_SERVICE"),
+        default=FromEnvironment("ADMISSION_WEBHOOK_SERVICE"),
         help="NAMESPACE/NAME of the Service in front of the operator's webhook (in a cluster)",
     )
     admission.add_argument(
         "--admission-webhook-cert-dir",
         type=Path,
-        default=_env("ADMISSION_WEBHOOK_CERT_DIR"),
+        default=FromEnvironment("ADMISSION_WEBHOOK_CERT_DIR", Path),
         help="the webhook's certificate: tls.crt, tls.key and ca.crt found there are served (the "
         "chart mounts a Secret shared by all replicas); else a self-signed one is written there "
         "(default: a temporary directory)",
@@ -164,23 +188,23 @@ def _add_recording_rule_flags(run: argparse.ArgumentParser) -> None:
     )
     rules.add_argument(
         "--prometheus-rules",
-        type=PrometheusRulesChoice,
-        choices=list(PrometheusRulesChoice),
-        default=PrometheusRulesChoice(_env("PROMETHEUS_RULES", "auto") or "auto"),
+        type=RULES_CHOICE,
+        metavar="{" + ",".join(PrometheusRulesChoice) + "}",
+        default=FromEnvironment("PROMETHEUS_RULES", RULES_CHOICE, PrometheusRulesChoice.AUTO),
         help="a monitoring.coreos.com/v1 PrometheusRule per SLO, owned by it: auto (default) while "
         "the API server serves that CRD, on, or off (env SLOGATE_PROMETHEUS_RULES)",
     )
     rules.add_argument(
         "--prometheus-rule-labels",
         type=_labels,
-        default=_env("PROMETHEUS_RULE_LABELS", ""),  # a string default goes through _labels too
+        default=FromEnvironment("PROMETHEUS_RULE_LABELS", _labels, ()),
         help="labels k=v,... on every PrometheusRule, for a prometheus-operator ruleSelector "
         "(env SLOGATE_PROMETHEUS_RULE_LABELS)",
     )
     rules.add_argument(
         "--rules-configmap",
         metavar="NAMESPACE/NAME",
-        default=_env("RULES_CONFIGMAP"),
+        default=FromEnvironment("RULES_CONFIGMAP"),
         help="keep every SLO's rules in this ConfigMap, key slogate-rules.yaml, for a Prometheus that "
         "mounts it (env SLOGATE_RULES_CONFIGMAP); none when omitted",
     )
@@ -210,19 +234,20 @@ def _recording_rules(args: argparse.Namespace) -> RecordingRules:
 def _add_prometheus_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--prometheus-url",
-        default=_env("PROMETHEUS_URL"),
+        type=_url,
+        default=FromEnvironment("PROMETHEUS_URL", _url),
         help="Prometheus base URL, e.g. http://prometheus.monitoring:9090 (env SLOGATE_PROMETHEUS_URL)",
     )
     run.add_argument(
         "--prometheus-bearer-token-file",
         type=Path,
-        default=_env("PROMETHEUS_BEARER_TOKEN_FILE"),
+        default=FromEnvironment("PROMETHEUS_BEARER_TOKEN_FILE", Path),
         help="file holding a bearer token for Prometheus, e.g. a mounted Secret; re-read every cycle",
     )
     run.add_argument(
         "--prometheus-insecure-skip-verify",
         action="store_true",
-        default=_env("PROMETHEUS_INSECURE_SKIP_VERIFY") == "true",
+        default=FromEnvironment("PROMETHEUS_INSECURE_SKIP_VERIFY", boolean, False),
         help="do not verify Prometheus' TLS certificate (set REQUESTS_CA_BUNDLE for a private CA instead)",
     )
 
@@ -231,18 +256,18 @@ def _add_scope_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--namespace",
         "-n",
-        action="append",
-        default=[ns for ns in (_env("NAMESPACES") or "").split(",") if ns],
+        action=AppendAfterEnvironment,
+        default=FromEnvironment("NAMESPACES", _comma_separated, []),
         help="namespace to watch (repeatable; env SLOGATE_NAMESPACES, comma-separated); all when omitted",
     )
     run.add_argument(
         "--platform-namespace",
-        default=_env("PLATFORM_NAMESPACE"),
+        default=FromEnvironment("PLATFORM_NAMESPACE"),
         help="namespace whose freezes and incidents may select other namespaces",
     )
     run.add_argument(
         "--argocd-tracking-label",
-        default=_env("ARGOCD_TRACKING_LABEL"),
+        default=FromEnvironment("ARGOCD_TRACKING_LABEL"),
         help="the label Argo CD tracks resources by, when its tracking method is label "
         "(e.g. app.kubernetes.io/instance; env SLOGATE_ARGOCD_TRACKING_LABEL); its tracking "
         "annotation is recognised always",
@@ -253,43 +278,43 @@ def _add_operation_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--evaluation-interval",
         type=_duration,
-        default=_duration(_env("EVALUATION_INTERVAL", "1s") or "1s"),
+        default=FromEnvironment("EVALUATION_INTERVAL", _duration, timedelta(seconds=1)),
         help="how often the SLO windows gates decide on are measured and every workload decided "
         "(default 1s; the other windows up to 1h every 10s)",
     )
     run.add_argument(
         "--long-window-interval",
         type=_duration,
-        default=_duration(_env("LONG_WINDOW_INTERVAL", "1m") or "1m"),
+        default=FromEnvironment("LONG_WINDOW_INTERVAL", _duration, timedelta(minutes=1)),
         help="how often SLO windows over 1h are measured, from recorded series or raw data "
         "(default 1m; env SLOGATE_LONG_WINDOW_INTERVAL)",
     )
     run.add_argument(
         "--field-manager",
-        default=_env("FIELD_MANAGER", "slogate"),
+        default=FromEnvironment("FIELD_MANAGER", str, "slogate"),
         help="field manager of slogate's writes, for Argo CD ignoreDifferences (default slogate)",
     )
     run.add_argument(
         "--log-format",
-        type=LogFormat,
-        choices=list(LogFormat),
-        default=LogFormat(_env("LOG_FORMAT", "plain") or "plain"),
+        type=LOG_FORMAT,
+        metavar="{" + ",".join(LogFormat) + "}",
+        default=FromEnvironment("LOG_FORMAT", LOG_FORMAT, LogFormat.PLAIN),
     )
-    run.add_argument("--metrics-port", type=int, default=int(_env("METRICS_PORT", "9464") or 9464))
-    run.add_argument("--health-port", type=int, default=int(_env("HEALTH_PORT", "8081") or 8081))
+    run.add_argument("--metrics-port", type=port, default=FromEnvironment("METRICS_PORT", port, 9464))
+    run.add_argument("--health-port", type=port, default=FromEnvironment("HEALTH_PORT", port, 8081))
     run.add_argument(
         "--leader-election-lease",
         metavar="NAMESPACE/NAME",
-        default=_env("LEADER_ELECTION_LEASE"),
+        default=FromEnvironment("LEADER_ELECTION_LEASE"),
         help="coordination.k8s.io/v1 Lease the replicas compete for; only its holder acts "
         "(env SLOGATE_LEADER_ELECTION_LEASE). This replica's identity is POD_ID, else host and pid. "
         "The operator always acts when omitted",
     )
     run.add_argument(
         "--on-prometheus-unavailable",
-        type=NoDataPolicy,
-        choices=list(NoDataPolicy),
-        default=NoDataPolicy(_env("ON_PROMETHEUS_UNAVAILABLE", "Hold") or "Hold"),
+        type=OUTAGE_POLICY,
+        metavar="{" + ",".join(NoDataPolicy) + "}",
+        default=FromEnvironment("ON_PROMETHEUS_UNAVAILABLE", OUTAGE_POLICY, NoDataPolicy.HOLD),
         help="what gates do while Prometheus cannot be reached: Hold (default) new promotions, or "
         "Proceed; missing data never rolls anything back",
     )
@@ -343,6 +368,7 @@ def _leader_election(lease: str | None) -> LeaderElection | None:
 
 
 def settings_from(args: argparse.Namespace) -> OperatorSettings:
+    args = resolve_environment(args)
     if not args.prometheus_url:
         raise SystemExit("slogate run: --prometheus-url (or SLOGATE_PROMETHEUS_URL) is required")
     return OperatorSettings(
