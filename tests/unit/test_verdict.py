@@ -20,6 +20,7 @@ from slogate.domain.inputs import (
     FreezeSnapshot,
     GateSnapshot,
     IncidentSnapshot,
+    Refused,
     ReleaseImpact,
     SloSnapshot,
 )
@@ -439,6 +440,54 @@ def test_a_refused_query_holds_unlike_no_data(
     gate_spec: dict[str, Any], failed: tuple[timedelta, ...], expected: Verdict, message: str
 ) -> None:
     decision = decide(inputs(gates=(gate(**gate_spec),), slos=(failing_slo(*failed),)))
+    assert decision.action is expected
+    assert any(message in reason.message for reason in decision.reasons), decision.reasons
+
+
+REFUSED = Refused("bad_data: 1:10: parse error: unclosed left parenthesis")
+QUEUE_CHECK = {"name": "queue", "query": "max(queue)", "comparison": "LessThan", "threshold": 100}
+
+
+@pytest.mark.parametrize(
+    ("gate_spec", "release", "expected", "message"),
+    [
+        (
+            {"checks": [QUEUE_CHECK], "check_values": {"queue": REFUSED}},
+            None,
+            Verdict.HOLD,
+            "queue: Prometheus refused the query (bad_data: 1:10: parse error",
+        ),
+        (
+            {"checks": [QUEUE_CHECK], "check_values": {"queue": REFUSED}, "onQueryFailed": "Proceed"},
+            None,
+            Verdict.PROCEED,
+            "onQueryFailed is Proceed",
+        ),
+        (
+            {"checks": [QUEUE_CHECK], "check_values": {}, "onNoData": "Proceed"},
+            None,
+            Verdict.PROCEED,
+            "queue: no data; onNoData is Proceed",
+        ),
+        (
+            {"maxBudgetConsumedPerRelease": 20},
+            ReleaseImpact(NOW - HOUR, {"availability": REFUSED}),
+            Verdict.HOLD,
+            "budget consumed by the last release: Prometheus refused the query (bad_data",
+        ),
+        (
+            {"maxBudgetConsumedPerRelease": 20},
+            ReleaseImpact(NOW - HOUR, {"availability": None}),
+            Verdict.PROCEED,
+            "budget consumed by the last release: no data; onNoData is Proceed",
+        ),
+    ],
+    ids=["check", "check-opted-out", "check-no-data", "release", "release-no-data"],
+)
+def test_a_refused_check_or_release_query_fails_closed(
+    gate_spec: dict[str, Any], release: ReleaseImpact | None, expected: Verdict, message: str
+) -> None:
+    decision = decide(inputs(gates=(gate(**gate_spec),), slos=(slo(),), release=release))
     assert decision.action is expected
     assert any(message in reason.message for reason in decision.reasons), decision.reasons
 

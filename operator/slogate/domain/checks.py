@@ -17,7 +17,14 @@ from datetime import datetime
 from slogate.api.base import ChangeType
 from slogate.api.durations import format_duration, parse_duration
 from slogate.api.gate import CheckKind, Comparison, Mode, NoDataPolicy
-from slogate.domain.inputs import DecisionInput, FreezeSnapshot, GateSnapshot, IncidentSnapshot, SloSnapshot
+from slogate.domain.inputs import (
+    DecisionInput,
+    FreezeSnapshot,
+    GateSnapshot,
+    IncidentSnapshot,
+    Refused,
+    SloSnapshot,
+)
 from slogate.domain.scope import selector_matches
 
 
@@ -77,16 +84,23 @@ def _no_data(gate: GateSnapshot, check: CheckKind, source: str, what: str, limit
     )
 
 
-def _query_failed(gate: GateSnapshot, check: CheckKind, source: str, what: str, limit: str) -> Reason:
-    """A window Prometheus refused to measure: never taken for a quiet service."""
+def _query_failed(
+    gate: GateSnapshot,
+    check: CheckKind,
+    source: str,
+    what: str,
+    limit: str,
+    *,
+    error: str = "see the SLO's Ready condition",
+) -> Reason:
+    """A value Prometheus refused to measure: never taken for a quiet service."""
     policy = gate.spec.on_query_failed
     return Reason(
         check=check,
         gate=gate.name,
         source=source,
         passed=policy is not NoDataPolicy.HOLD,
-        message=f"{what}: Prometheus refused the query (see the SLO's Ready condition); "
-        f"onQueryFailed is {policy.value}",
+        message=f"{what}: Prometheus refused the query ({error}); onQueryFailed is {policy.value}",
         observed="query failed",
         limit=limit,
     )
@@ -174,6 +188,18 @@ def release_budget_checks(gate: GateSnapshot, inputs: DecisionInput) -> list[Rea
     reasons = []
     for slo in sorted(inputs.slos, key=lambda slo: slo.name):
         consumed = release.budget_consumed_percent.get(slo.name)
+        if isinstance(consumed, Refused):
+            reasons.append(
+                _query_failed(
+                    gate,
+                    CheckKind.RELEASE_BUDGET,
+                    _slo_source(slo),
+                    f"budget consumed by {which}",
+                    _percent(limit),
+                    error=consumed.error,
+                )
+            )
+            continue
         if consumed is None or not math.isfinite(consumed):
             reasons.append(
                 _no_data(
@@ -218,6 +244,13 @@ def extra_checks(gate: GateSnapshot, inputs: DecisionInput) -> list[Reason]:
         symbol, compare = _COMPARISONS[check.comparison]
         limit = f"{symbol} {_number(check.threshold)}"
         value = gate.check_values.get(check.name)
+        if isinstance(value, Refused):
+            reasons.append(
+                _query_failed(
+                    gate, CheckKind.EXTRA_CHECK, f"check/{check.name}", check.name, limit, error=value.error
+                )
+            )
+            continue
         if value is None or not math.isfinite(value):
             reasons.append(_no_data(gate, CheckKind.EXTRA_CHECK, f"check/{check.name}", check.name, limit))
             continue

@@ -21,6 +21,18 @@ from slogate.domain.scope import Workload
 
 
 @dataclass(frozen=True)
+class Refused:
+    """A value Prometheus refused to measure (a PromQL error, a sample or time limit): not measured at
+    all, unlike a query that ran and found no data, so a check never takes it for a quiet service."""
+
+    error: str
+
+
+Measured = float | Refused | None
+"""A query's answer as a check reads it: a number, refused, or no data (None)."""
+
+
+@dataclass(frozen=True)
 class SloSnapshot:
     """An SLO protecting the workload, as last measured. None values mean no data."""
 
@@ -44,7 +56,7 @@ class ReleaseImpact:
     During a rollout it is the release in progress; otherwise the last completed release."""
 
     started_at: datetime
-    budget_consumed_percent: Mapping[str, float | None]
+    budget_consumed_percent: Mapping[str, Measured]
 
 
 @dataclass(frozen=True)
@@ -76,7 +88,7 @@ class GateSnapshot:
 
     name: str | None
     spec: ReleaseGateSpec
-    check_values: Mapping[str, float | None] = field(default_factory=dict)
+    check_values: Mapping[str, Measured] = field(default_factory=dict)
     outage_policy: NoDataPolicy | None = None
     """While Prometheus cannot be reached: the operator's --on-prometheus-unavailable, which then
     stands in for the gate's onNoData."""

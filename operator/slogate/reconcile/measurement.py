@@ -24,7 +24,7 @@ from typing import Any
 from slogate.api.durations import format_duration, parse_duration
 from slogate.api.incident import RecentDeployment
 from slogate.api.slo import ServiceLevelObjective
-from slogate.domain.inputs import ReleaseImpact
+from slogate.domain.inputs import Measured, Refused, ReleaseImpact
 from slogate.domain.queries import resolve_queries
 from slogate.domain.recording import history_from_samples, is_long_window
 from slogate.domain.releases import consumed_percent, release_started, release_window
@@ -111,12 +111,9 @@ class MeasurementPlan:
     ) -> CycleInputs:
         """The decisions' inputs from this plan's answers. While Prometheus is out, the release
         impacts measured last stand (a release's budget does not become unknown for it)."""
-        check_values: dict[tuple[str, str], dict[str, float | None]] = {}
+        check_values: dict[tuple[str, str], dict[str, Measured]] = {}
         for (namespace, gate, check), query in self.checks.items():
-            result = results.get(query)
-            check_values.setdefault((namespace, gate), {})[check] = (
-                result.value if result is not None else None
-            )
+            check_values.setdefault((namespace, gate), {})[check] = measured(results.get(query))
         impacts = previous.release_impacts if prometheus_outage else self._impacts(results)
         return CycleInputs(
             check_values=check_values, prometheus_outage=prometheus_outage, release_impacts=impacts
@@ -125,10 +122,13 @@ class MeasurementPlan:
     def _impacts(self, results: Mapping[str, QueryResult]) -> dict[WorkloadKey, ReleaseImpact]:
         impacts = {}
         for key, plan in self.releases.items():
-            consumed: dict[str, float | None] = {}
+            consumed: dict[str, Measured] = {}
             for release in plan.per_slo:
                 result = results.get(release.query) if release.query is not None else None
                 model = release.slo.model
+                if result is not None and result.error is not None:
+                    consumed[release.slo.name] = Refused(result.error)
+                    continue
                 if model is None or release.window is None or result is None or result.value is None:
                     consumed[release.slo.name] = None
                     continue
@@ -137,6 +137,13 @@ class MeasurementPlan:
                 )
             impacts[key] = ReleaseImpact(started_at=plan.started, budget_consumed_percent=consumed)
         return impacts
+
+
+def measured(result: QueryResult | None) -> Measured:
+    """A query's answer as a check reads it; None when the query was not sent or found nothing."""
+    if result is None:
+        return None
+    return Refused(result.error) if result.error is not None else result.value
 
 
 CADENCE_ORDER = (Cadence.EVERY_CYCLE, Cadence.STATUS, Cadence.LONG)

@@ -24,6 +24,7 @@ from slogate.domain.inputs import (
     FreezeSnapshot,
     GateSnapshot,
     IncidentSnapshot,
+    Measured,
     ReleaseImpact,
     SloSnapshot,
 )
@@ -31,7 +32,7 @@ from slogate.domain.scope import selector_matches
 from slogate.reconcile.reach import InReach
 from slogate.reconcile.world import Tracked, WorkloadState, World
 
-CheckValues = Mapping[tuple[str, str], Mapping[str, float | None]]
+CheckValues = Mapping[tuple[str, str], Mapping[str, Measured]]
 """Extra-check values of each gate, by (namespace, gate name), then check name."""
 
 WorkloadKey = tuple[WorkloadKind, str, str]
