@@ -76,6 +76,9 @@ class AdmissionSettings:
     webhook_service: str | None = None
     """NAMESPACE/NAME of the Service in front of an in-cluster operator's webhook."""
     webhook_cert_dir: Path | None = None
+    validation_webhook: bool = False
+    """Also refuse, at apply time, slogate resources the models reject (a time zone, an RRULE, a PromQL
+    syntax error): a validating webhook on the same server, always failing open."""
 
 
 class PrometheusRulesChoice(StrEnum):

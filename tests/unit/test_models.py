@@ -21,6 +21,7 @@ from slogate.api.durations import parse_duration
 from slogate.api.gate import Mode
 from slogate.api.incident import IncidentState, Severity
 from slogate.api.slo import AlertSeverity, default_policies
+from slogate.api.validation import admission_problems
 
 SLO: dict[str, Any] = {
     "apiVersion": "slogate.dev/v1alpha1",
@@ -114,8 +115,44 @@ def test_defaults_are_the_documented_ones() -> None:
         ),
         (
             with_spec(SLO, indicator={"ratio": {"errors": "e[5m]", "total": "t[$window]"}}),
-            "spec.indicator.ratio",
-            "errors must contain the $window placeholder",
+            "spec.indicator.ratio.errors",
+            "must contain the $window placeholder",
+        ),
+        (
+            with_spec(SLO, indicator={"ratio": {"errors": "sum(rate(e[$window])", "total": "t[$window]"}}),
+            "spec.indicator.ratio.errors",
+            "not valid PromQL (unclosed left parenthesis)",
+        ),
+        (
+            with_spec(SLO, indicator={"ratio": {"good": "g[$window]", "total": "sum(rate(t[$window])) by"}}),
+            "spec.indicator.ratio.total",
+            "not valid PromQL",
+        ),
+        (
+            with_spec(SLO, indicator={"errorRatio": {"query": "rate(e)[$window]"}}),
+            "spec.indicator.errorRatio.query",
+            "not valid PromQL",
+        ),
+        (
+            with_spec(
+                SLO, indicator={"errorRatio": {"query": "e[$window]", "requestRate": "rate(r[$window]"}}
+            ),
+            "spec.indicator.errorRatio.requestRate",
+            "not valid PromQL (unclosed left parenthesis)",
+        ),
+        (
+            with_spec(
+                SLO, indicator={"latency": {"metric": "h", "matchers": 'job="a",,', "threshold": "0.3"}}
+            ),
+            "spec.indicator.latency.matchers",
+            "not valid PromQL label matchers",
+        ),
+        (
+            with_spec(
+                GATE, checks=[{"name": "q", "query": "max(q{a=})", "comparison": "LessThan", "threshold": 1}]
+            ),
+            "spec.checks[0].query",
+            "not valid PromQL",
         ),
         (
             with_spec(SLO, indicator={"latency": {"metric": "bad name", "threshold": "0.3"}}),
@@ -274,3 +311,27 @@ def test_models_round_trip_in_camel_case() -> None:
     dumped = slo.model_dump(by_alias=True, exclude_none=True, mode="json")
     assert dumped["spec"]["minRequestRate"] == 0
     assert parse_resource(dumped) == slo
+
+
+BAD_ZONE = with_spec(FREEZE, timeZone="Mars/Olympus")
+
+
+@pytest.mark.parametrize(
+    ("operation", "old", "body", "refused"),
+    [
+        ("CREATE", None, BAD_ZONE, True),
+        ("CREATE", None, FREEZE, False),
+        ("UPDATE", FREEZE, BAD_ZONE, True),
+        # Admitted before validation was on: a label or a finalizer on it is not refused.
+        ("UPDATE", BAD_ZONE, {**BAD_ZONE, "metadata": {"name": "f", "labels": {"team": "a"}}}, False),
+        ("UPDATE", BAD_ZONE, with_spec(BAD_ZONE, reason="still wrong"), True),
+        ("UPDATE", BAD_ZONE, FREEZE, False),
+    ],
+    ids=["create-bad", "create-good", "update-to-bad", "metadata-only", "spec-change-still-bad", "fixed"],
+)
+def test_admission_refuses_a_bad_spec_and_never_a_metadata_only_update(
+    operation: str, old: dict[str, Any] | None, body: dict[str, Any], refused: bool
+) -> None:
+    problems = admission_problems(operation, old, body)
+    assert bool(problems) is refused
+    assert all(problem.field == "spec.timeZone" for problem in problems)

@@ -131,13 +131,14 @@ namespace is added in namespaced mode: its freezes and incidents must be seen to
   resources: ["mutatingadmissionpolicies"]
   resourceNames: ["slogate-hold"]
   verbs: ["get"]
-{{- if eq (include "slogate.admissionWebhook" .) "true" }}
-# The fallback webhook: kopf creates its MutatingWebhookConfiguration and keeps its caBundle current.
+{{- if eq (include "slogate.webhookServer" .) "true" }}
+# The webhooks: kopf creates its Mutating- and ValidatingWebhookConfiguration (both, whichever
+# webhooks are on) and keeps their caBundle current.
 - apiGroups: ["admissionregistration.k8s.io"]
-  resources: ["mutatingwebhookconfigurations"]
+  resources: ["mutatingwebhookconfigurations", "validatingwebhookconfigurations"]
   verbs: ["create"]
 - apiGroups: ["admissionregistration.k8s.io"]
-  resources: ["mutatingwebhookconfigurations"]
+  resources: ["mutatingwebhookconfigurations", "validatingwebhookconfigurations"]
   resourceNames: ["slogate-hold.slogate.dev"]
   verbs: ["get", "patch"]
 {{- end }}
@@ -154,7 +155,12 @@ namespace is added in namespaced mode: its freezes and incidents must be seen to
 {{- or (eq $mode "webhook") (and (eq $mode "auto") (ne (include "slogate.admissionPolicyServed" .) "true")) -}}
 {{- end -}}
 
-{{/* The Secret holding the fallback webhook's certificate: the user's, or the one the chart makes. */}}
+{{/* Whether the operator serves kopf's webhook server: for the fallback hold, validation, or both. */}}
+{{- define "slogate.webhookServer" -}}
+{{- or (eq (include "slogate.admissionWebhook" .) "true") .Values.admission.validation.enabled -}}
+{{- end -}}
+
+{{/* The Secret holding the webhooks' certificate: the user's, or the one the chart makes. */}}
 {{- define "slogate.webhookCertificateSecret" -}}
 {{- default (printf "%s-webhook-tls" (include "slogate.fullname" .)) .Values.admission.webhook.certificate.existingSecret -}}
 {{- end -}}

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal, get_args
 
-from pydantic import ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from slogate.api.base import (
     AGE_COLUMN,
@@ -32,6 +32,7 @@ from slogate.api.base import (
     cel,
 )
 from slogate.api.incident import Severity
+from slogate.api.promql import require_promql
 
 
 class Mode(StrEnum):
@@ -71,7 +72,9 @@ class ExtraCheck(SlogateModel):
     name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)] = (
         Field(description="Name of the check, shown in verdicts.")
     )
-    query: PromQL = Field(description='PromQL returning one value, e.g. max(queue_depth{app="checkout"}).')
+    query: Annotated[PromQL, AfterValidator(require_promql)] = Field(
+        description='PromQL returning one value, e.g. max(queue_depth{app="checkout"}).'
+    )
     comparison: Comparison = Field(description="How the value must compare with threshold to pass.")
     threshold: float = Field(description="The value compared against.")
 

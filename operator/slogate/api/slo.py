@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from slogate.api.base import (
     AGE_COLUMN,
@@ -34,23 +34,16 @@ from slogate.api.base import (
     cel_duration_seconds,
 )
 from slogate.api.durations import format_duration, parse_duration
-
-WINDOW_PLACEHOLDER = "$window"
-"""Written in indicator queries where the range goes (``rate(x[$window])``). Not ``{{window}}``:
-Helm would try to render that."""
+from slogate.api.promql import promql_syntax_error, require_window_query
 
 WindowQuery = Annotated[
     PromQL,
+    AfterValidator(require_window_query),
     SchemaExtra(**{CEL_RULES: [cel("self.contains('$window')", "must contain the $window placeholder")]}),
 ]
 
 METRIC_NAME_PATTERN = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
 BUCKET_BOUND_PATTERN = r"^[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
-
-
-def _require_window_placeholder(field: str, query: str | None) -> None:
-    if query is not None and WINDOW_PLACEHOLDER not in query:
-        raise ValueError(f"{field} must contain the {WINDOW_PLACEHOLDER} placeholder: {query!r}")
 
 
 class RatioIndicator(SlogateModel):
@@ -81,9 +74,6 @@ class RatioIndicator(SlogateModel):
     def _one_numerator(self) -> RatioIndicator:
         if (self.good is None) == (self.errors is None):
             raise ValueError("set exactly one of good or errors")
-        _require_window_placeholder("good", self.good)
-        _require_window_placeholder("errors", self.errors)
-        _require_window_placeholder("total", self.total)
         return self
 
 
@@ -103,6 +93,14 @@ class LatencyIndicator(SlogateModel):
         'metric\'s le label, e.g. "0.3". Requests at or under it are good.'
     )
 
+    @field_validator("matchers")
+    @classmethod
+    def _matchers_parse(cls, matchers: str | None) -> str | None:
+        problem = promql_syntax_error(f"up{{{matchers}}}") if matchers else None
+        if problem is not None:
+            raise ValueError(f"not valid PromQL label matchers ({problem}): {matchers!r}")
+        return matchers
+
 
 class ErrorRatioIndicator(SlogateModel):
     """A query that already returns the error ratio (0 to 1)."""
@@ -113,12 +111,6 @@ class ErrorRatioIndicator(SlogateModel):
         description="PromQL returning requests per second over [$window]; without it minRequestRate "
         "cannot apply and only an empty or NaN result counts as no data.",
     )
-
-    @model_validator(mode="after")
-    def _placeholders(self) -> ErrorRatioIndicator:
-        _require_window_placeholder("query", self.query)
-        _require_window_placeholder("requestRate", self.request_rate)
-        return self
 
 
 class Indicator(SlogateModel):

@@ -1,9 +1,11 @@
-"""The pure validation function the operator calls on every object it reads.
+"""The pure validation function the operator calls on every object it reads, and at admission.
 
 The API server enforces what the CRD schema and its CEL rules can say; some facts cannot be checked
-there (that a time zone exists, that an RRULE or cron expression parses). Those objects are admitted,
-and the operator must mark them Invalid instead of acting on them. This module gives it one answer
-for both kinds of problem: a list of problems, each naming the field (``spec.recurrence.rrule``).
+there (that a time zone exists, that an RRULE or cron expression parses, that a query is PromQL).
+The validating webhook refuses those objects at apply time where it is on; where it is off or was
+not reached (it fails open), they are admitted and the operator marks them Invalid instead of acting
+on them. This module gives both one answer: a list of problems, each naming the field
+(``spec.recurrence.rrule``).
 """
 
 from __future__ import annotations
@@ -74,6 +76,18 @@ def parse_resource(body: Mapping[str, Any]) -> Resource:
         return model.model_validate(body)
     except ValidationError as error:
         raise InvalidResourceError(kind, problems_from(error)) from error
+
+
+def admission_problems(
+    operation: str, old: Mapping[str, Any] | None, body: Mapping[str, Any]
+) -> tuple[FieldProblem, ...]:
+    """What refuses a write at admission: the object's problems, except on an update that leaves the
+    spec as it was. Such an update (a label, an annotation, a finalizer removed on deletion) cannot
+    make the object worse, and refusing it would block metadata writes to an object admitted before
+    validation was on; that object stays marked Invalid in its status instead."""
+    if operation == "UPDATE" and old is not None and old.get("spec") == body.get("spec"):
+        return ()
+    return validation_problems(body)
 
 
 def validation_problems(body: Mapping[str, Any]) -> tuple[FieldProblem, ...]:

@@ -165,6 +165,14 @@ def _add_admission_flags(run: argparse.ArgumentParser) -> None:
         "chart mounts a Secret shared by all replicas); else a self-signed one is written there "
         "(default: a temporary directory)",
     )
+    admission.add_argument(
+        "--validation-webhook",
+        action="store_true",
+        default=FromEnvironment("VALIDATION_WEBHOOK", boolean, False),
+        help="refuse at apply time the slogate resources the operator would mark Invalid (time zone, "
+        "RRULE, cron, PromQL syntax), by a validating webhook on the admission webhook's server that "
+        "fails open; off by default for a local run, on in the chart",
+    )
 
 
 def _admission(args: argparse.Namespace) -> AdmissionSettings:
@@ -179,6 +187,7 @@ def _admission(args: argparse.Namespace) -> AdmissionSettings:
         webhook_host=args.admission_webhook_host,
         webhook_service=service,
         webhook_cert_dir=args.admission_webhook_cert_dir,
+        validation_webhook=args.validation_webhook,
     )
 
 

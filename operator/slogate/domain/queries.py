@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from slogate.api.slo import WINDOW_PLACEHOLDER, Indicator, LatencyIndicator
+from slogate.api.promql import WINDOW_PLACEHOLDER
+from slogate.api.slo import Indicator, LatencyIndicator
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,17 @@
-"""The fallback admission webhook: where the API server does not serve MutatingAdmissionPolicy.
+"""The operator's admission webhooks, on kopf's webhook server.
 
-Registered at start-up only when the runtime chose the webhook, so an operator that uses the
-policy opens no port. The handler asks the same decision the policy makes
-(``Runtime.admission.review``) and writes its answer into kopf's patch. kopf keeps the
-MutatingWebhookConfiguration named ``WEBHOOK_CONFIGURATION`` pointed at this server.
+Two webhooks, each registered at start-up only when asked for, so an operator that needs neither
+opens no port:
+
+- the fallback hold, where the API server does not serve MutatingAdmissionPolicy: it asks the same
+  decision the policy makes (``Runtime.admission.review``) and writes its answer into kopf's patch;
+- validation of slogate's own kinds (``--validation-webhook``): it refuses what the models reject
+  and the CRD schema cannot (an unknown time zone, an unparsable RRULE or cron, a PromQL syntax
+  error), naming the field. It always fails open: an operator that is down never blocks an apply,
+  and the status check (Invalid) stays the backstop.
+
+kopf keeps the Mutating- and ValidatingWebhookConfiguration named ``WEBHOOK_CONFIGURATION`` pointed
+at this server.
 """
 
 from __future__ import annotations
@@ -17,6 +25,10 @@ from typing import Any
 import kopf
 
 from slogate.adapters.admission import webhook_certificate
+from slogate.api.base import GROUP, VERSION
+from slogate.api.holdset import AdmissionMode
+from slogate.api.kinds import RESOURCE_TYPES
+from slogate.api.validation import InvalidResourceError, admission_problems
 from slogate.settings import AdmissionSettings
 
 WEBHOOK_CONFIGURATION = "slogate-hold.slogate.dev"
@@ -74,21 +86,47 @@ async def hold_deploy(*, body: kopf.Body, patch: kopf.Patch, memo: Any, **kwargs
     patch.metadata.setdefault("annotations", {}).update(hold.annotations)
 
 
-def serve_webhook(settings: kopf.OperatorSettings, admission: AdmissionSettings) -> None:
-    """Start the webhook with the operator: register the handlers and kopf's server."""
-    ignore_failures = admission.failure_policy == "Ignore"
-    for group, version, plural, kind in (
-        ("apps", "v1", "deployments", "deployment"),
-        ("argoproj.io", "v1alpha1", "rollouts", "rollout"),
-    ):
-        kopf.on.mutate(
-            group,
-            version,
-            plural,
-            id=f"hold-{kind}-at-admission",
-            operations=["CREATE", "UPDATE"],
-            side_effects=False,
-            ignore_failures=ignore_failures,
-        )(hold_deploy)
-    settings.admission.server = _server(admission)
-    settings.admission.managed = WEBHOOK_CONFIGURATION
+async def refuse_invalid(*, body: kopf.Body, **kwargs: Any) -> None:
+    kind = str(body.get("kind", ""))
+    old = kwargs.get("old")
+    problems = admission_problems(str(kwargs.get("operation") or ""), dict(old) if old else None, body)
+    if problems:
+        raise kopf.AdmissionError(str(InvalidResourceError(kind, problems)), code=422)
+
+
+def serve_admission(
+    settings: kopf.OperatorSettings, admission: AdmissionSettings, mode: AdmissionMode
+) -> None:
+    """Register the webhooks the settings ask for and, when there is one, start kopf's server."""
+    hold = mode is AdmissionMode.WEBHOOK
+    if hold:
+        for group, version, plural, kind in (
+            ("apps", "v1", "deployments", "deployment"),
+            ("argoproj.io", "v1alpha1", "rollouts", "rollout"),
+        ):
+            kopf.on.mutate(
+                group,
+                version,
+                plural,
+                id=f"hold-{kind}-at-admission",
+                operations=["CREATE", "UPDATE"],
+                side_effects=False,
+                ignore_failures=admission.failure_policy == "Ignore",
+            )(hold_deploy)
+    if admission.validation_webhook:
+        for model in RESOURCE_TYPES:
+            names = model.names
+            kopf.on.validate(
+                GROUP,
+                VERSION,
+                names.plural,
+                id=f"validate-{names.singular}",
+                operations=["CREATE", "UPDATE"],
+                side_effects=False,
+                ignore_failures=True,
+                # Kept when a replica stops, so the other replicas' webhook is not unregistered with it.
+                persistent=True,
+            )(refuse_invalid)
+    if hold or admission.validation_webhook:
+        settings.admission.server = _server(admission)
+        settings.admission.managed = WEBHOOK_CONFIGURATION

@@ -1,5 +1,5 @@
-"""Operator start, stop and health: build the runtime, start the admission webhook when it is the
-mechanism chosen, load the World, start the evaluation loop."""
+"""Operator start, stop and health: build the runtime, start the admission webhooks the settings
+ask for, load the World, start the evaluation loop."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from typing import Any
 
 import kopf
 
-from slogate.api.holdset import AdmissionMode
-from slogate.handlers.admission import serve_webhook
+from slogate.handlers.admission import serve_admission
 from slogate.runtime import build_runtime
 
 
@@ -16,8 +15,7 @@ from slogate.runtime import build_runtime
 async def start_runtime(memo: kopf.Memo, settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.posting.level = 100  # kopf's own per-handler Events are noise on users' objects
     memo.runtime = build_runtime(memo.settings)
-    if memo.runtime.admission.mode is AdmissionMode.WEBHOOK:
-        serve_webhook(settings, memo.settings.admission)
+    serve_admission(settings, memo.settings.admission, memo.runtime.admission.mode)
     if memo.settings.metrics_port:
         memo.runtime.telemetry.serve(memo.settings.metrics_port)
     await memo.runtime.start()
