@@ -166,14 +166,37 @@ def test_each_window_is_measured_as_often_as_its_use_needs() -> None:
     run.run(NOW)
     assert {"5m", "30m", "1h", "6h", "3d", "30d"} <= windows_sent(run)
     run.run(NOW + timedelta(seconds=1))
-    assert windows_sent(run) == {"1h"}, "only the window the gate decides on, every cycle"
+    assert windows_sent(run) == {"5m"}, "only the window the gate decides on, every cycle"
     run.run(NOW + timedelta(seconds=10))
     assert windows_sent(run) == {"5m", "30m", "1h"}, "the status windows every 10 s"
     run.run(NOW + timedelta(seconds=11))
-    assert windows_sent(run) == {"1h"}
+    assert windows_sent(run) == {"5m"}
     assert run.slo_status()["errorBudgetRemainingPercent"] == pytest.approx(90.0), "reused answer"
     run.run(NOW + timedelta(minutes=1))
     assert {"5m", "30m", "1h", "6h", "3d", "30d"} <= windows_sent(run), "the long windows once a minute"
+
+
+@pytest.mark.parametrize(
+    ("gate_spec", "every_cycle"),
+    [
+        ({"burnRateWindow": "1h"}, {"1h", "5m"}),
+        ({"burnRateWindow": "6h"}, {"30m"}),  # 6h is a long window: measured once a minute
+        ({"burnRateWindow": "2h", "burnRateShortWindow": "7m"}, {"7m"}),
+        ({"requireNoPageAlert": True}, {"5m", "1h", "30m"}),  # the page policies' windows up to 1h
+    ],
+    ids=["workbook-pair", "long-pair", "explicit-short", "page-alerts"],
+)
+def test_the_windows_a_gate_decides_on_are_measured_every_cycle(
+    gate_spec: dict[str, Any], every_cycle: set[str]
+) -> None:
+    gate = resource(
+        "ReleaseGate", "checkout", {"selector": {"matchLabels": APP}, "maxBurnRate": 4, **gate_spec}
+    )
+    run = harness(steady(0.0001, history_samples=30 * 24 * 60), slo_30d(), gate)
+    run.run(NOW)
+    windows_sent(run)
+    run.run(NOW + timedelta(seconds=1))
+    assert windows_sent(run) == every_cycle
 
 
 def test_a_gate_window_is_measured_every_cycle_and_its_rate_only_for_min_request_rate() -> None:

@@ -194,7 +194,7 @@ def burning_slo(burn: float = 20.0) -> dict[str, Any]:
             "state": "Burning",
             "burnRate": burn,
             "errorBudgetRemainingPercent": 62.5,
-            "burnRates": [{"window": "1h", "burnRate": burn}],
+            "burnRates": [{"window": "5m", "burnRate": burn}, {"window": "1h", "burnRate": burn}],
         },
     )
 

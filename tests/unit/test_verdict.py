@@ -20,6 +20,7 @@ from slogate.domain.inputs import (
     FreezeSnapshot,
     GateSnapshot,
     IncidentSnapshot,
+    PageAlertSnapshot,
     Refused,
     ReleaseImpact,
     SloSnapshot,
@@ -29,6 +30,8 @@ from slogate.domain.verdict import decide
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
+FIVE_MINUTES = 5 * MINUTE
 WORKLOAD = Workload(WorkloadKind.DEPLOYMENT, "shop", "checkout", {"app": "checkout"})
 
 
@@ -44,8 +47,8 @@ def slo(name: str = "availability", burn: float | None = 1.0, remaining: float |
         window=timedelta(days=30),
         state=SloState.HEALTHY,
         budget_remaining_percent=remaining,
-        current_burn_rate=burn,
-        burn_rates={HOUR: burn, 6 * HOUR: burn},
+        shortest_policy_window=FIVE_MINUTES,
+        burn_rates={FIVE_MINUTES: burn, 30 * MINUTE: burn, HOUR: burn, 6 * HOUR: burn},
     )
 
 
@@ -416,22 +419,27 @@ def test_enforced_action_is_never_more_severe_than_the_decision(case: DecisionIn
 
 def failing_slo(*failed: timedelta) -> SloSnapshot:
     """An SLO whose queries Prometheus refused over ``failed``: no numbers there, and said why."""
-    return replace(slo(burn=None, remaining=None), current_burn_window=HOUR, failed_windows=frozenset(failed))
+    return replace(slo(burn=None, remaining=None), failed_windows=frozenset(failed))
 
 
 @pytest.mark.parametrize(
     ("gate_spec", "failed", "expected", "message"),
     [
-        ({"maxBurnRate": 4}, (HOUR,), Verdict.HOLD, "burn rate: Prometheus refused the query"),
+        (
+            {"maxBurnRate": 4},
+            (FIVE_MINUTES,),
+            Verdict.HOLD,
+            "burn rate over 5m: Prometheus refused the query",
+        ),
         ({"maxBurnRate": 4, "burnRateWindow": "6h"}, (6 * HOUR,), Verdict.HOLD, "burn rate over 6h"),
         ({"minBudgetRemaining": 20}, (timedelta(days=30),), Verdict.HOLD, "error budget left: Prometheus"),
         (
             {"maxBurnRate": 4, "onQueryFailed": "Proceed"},
-            (HOUR,),
+            (FIVE_MINUTES,),
             Verdict.PROCEED,
             "onQueryFailed is Proceed",
         ),
-        ({"maxBurnRate": 4, "onNoData": "Proceed"}, (HOUR,), Verdict.HOLD, "onQueryFailed is Hold"),
+        ({"maxBurnRate": 4, "onNoData": "Proceed"}, (FIVE_MINUTES,), Verdict.HOLD, "onQueryFailed is Hold"),
         ({"maxBurnRate": 4}, (), Verdict.PROCEED, "no data; onNoData is Proceed"),
     ],
     ids=["burn", "burn-window", "budget", "opted-out", "no-data-policy-is-not-it", "no-data-is-not-failed"],
@@ -497,5 +505,96 @@ def test_an_outage_names_the_operator_policy_not_the_gates_on_no_data() -> None:
     decision = decide(inputs(gates=(outage,), slos=(slo(burn=None, remaining=None),)))
     assert decision.action is Verdict.HOLD
     assert [reason.message for reason in decision.blocking_reasons] == [
-        "burn rate: no data; Prometheus is unavailable and --on-prometheus-unavailable is Hold"
+        "burn rate over 5m: no data; Prometheus is unavailable and --on-prometheus-unavailable is Hold"
     ]
+
+
+def burning(**burns: float) -> SloSnapshot:
+    """An SLO measured over 5m, 30m, 1h and 6h: ``m5=20, h1=3`` and the rest quiet."""
+    windows = {"m5": FIVE_MINUTES, "m30": 30 * MINUTE, "h1": HOUR, "h6": 6 * HOUR}
+    return replace(slo(), burn_rates={window: burns.get(key, 0.1) for key, window in windows.items()})
+
+
+@pytest.mark.parametrize(
+    ("gate_spec", "measured", "expected", "message"),
+    [
+        # A fast burn that has just started: the last hour's average has not caught up yet.
+        ({"maxBurnRate": 4}, burning(m5=20, h1=3), Verdict.HOLD, "burn rate over 5m is 20, above"),
+        # A burn that is over: the last hour still remembers it.
+        ({"maxBurnRate": 4}, burning(m5=0.1, h1=5), Verdict.PROCEED, "burn rate over 5m is 0.1, within"),
+        # The Workbook's pair: held while both the hour and its last five minutes are over.
+        (
+            {"maxBurnRate": 4, "burnRateWindow": "1h"},
+            burning(m5=6, h1=5),
+            Verdict.HOLD,
+            "burn rate 5 over 1h and 6 over 5m, above maxBurnRate 4 over both",
+        ),
+        (
+            {"maxBurnRate": 4, "burnRateWindow": "1h"},
+            burning(m5=0.1, h1=5),
+            Verdict.PROCEED,
+            "burn rate 5 over 1h and 0.1 over 5m, within maxBurnRate 4 (held only while both are above)",
+        ),
+        ({"maxBurnRate": 4, "burnRateWindow": "1h"}, burning(m5=20, h1=3), Verdict.PROCEED, "3 over 1h"),
+        (
+            {"maxBurnRate": 4, "burnRateWindow": "6h", "burnRateShortWindow": "1h"},
+            burning(h6=5, h1=5),
+            Verdict.HOLD,
+            "burn rate 5 over 6h and 5 over 1h",
+        ),
+    ],
+    ids=["fresh-burn", "finished-burn", "pair-both", "pair-finished", "pair-fresh", "explicit-short"],
+)
+def test_a_gate_holds_while_the_burn_is_significant_and_still_happening(
+    gate_spec: dict[str, Any], measured: SloSnapshot, expected: Verdict, message: str
+) -> None:
+    decision = decide(inputs(gates=(gate(**gate_spec),), slos=(measured,)))
+    assert decision.action is expected
+    assert any(message in reason.message for reason in decision.reasons), decision.reasons
+
+
+def page_alert(firing: bool, long: float | None = 15.0, short: float | None = 20.0) -> PageAlertSnapshot:
+    return PageAlertSnapshot("page-fast", 14.4, HOUR, FIVE_MINUTES, firing, long, short)
+
+
+@pytest.mark.parametrize(
+    ("alerts", "expected", "message"),
+    [
+        (
+            (page_alert(True),),
+            Verdict.HOLD,
+            "page alert page-fast firing: burn rate 15 over 1h and 20 over 5m",
+        ),
+        ((page_alert(False, 3, 20),), Verdict.PROCEED, "page alert page-fast not firing"),
+        ((page_alert(False, None, None),), Verdict.PROCEED, "page alert page-fast: no data; onNoData"),
+    ],
+    ids=["firing", "not-firing", "no-data"],
+)
+def test_require_no_page_alert_holds_while_a_page_policy_fires(
+    alerts: tuple[PageAlertSnapshot, ...], expected: Verdict, message: str
+) -> None:
+    measured = replace(slo(), page_alerts=alerts)
+    decision = decide(inputs(gates=(gate(requireNoPageAlert=True),), slos=(measured,)))
+    assert decision.action is expected
+    assert any(message in reason.message for reason in decision.reasons), decision.reasons
+
+
+MEASURED_WINDOWS = (FIVE_MINUTES, 30 * MINUTE, HOUR, 6 * HOUR)
+
+
+@given(
+    st.sampled_from([{}, {"burnRateWindow": "1h"}, {"burnRateWindow": "6h"}, {"burnRateWindow": "30m"}]),
+    st.floats(min_value=0.5, max_value=20),
+    st.lists(st.floats(min_value=0, max_value=50), min_size=4, max_size=4),
+    st.sampled_from(MEASURED_WINDOWS),
+    st.floats(min_value=0, max_value=50),
+)
+def test_holding_is_monotonic_in_every_windows_burn(
+    windows: dict[str, str], limit: float, burns: list[float], bumped: timedelta, bump: float
+) -> None:
+    """More burn over any window never turns a hold into a pass."""
+    before = replace(slo(), burn_rates=dict(zip(MEASURED_WINDOWS, burns, strict=True)))
+    after = replace(before, burn_rates={**before.burn_rates, bumped: before.burn_rates[bumped] + bump})
+    checked = (gate(maxBurnRate=limit, **windows),)
+    if decide(inputs(gates=checked, slos=(before,))).action is Verdict.HOLD:
+        assert decide(inputs(gates=checked, slos=(after,))).action is Verdict.HOLD

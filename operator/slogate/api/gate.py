@@ -30,7 +30,9 @@ from slogate.api.base import (
     StatusModel,
     WorkloadReference,
     cel,
+    cel_duration_seconds,
 )
+from slogate.api.durations import parse_duration
 from slogate.api.incident import Severity
 from slogate.api.promql import require_promql
 
@@ -143,6 +145,20 @@ class BreakGlassOverride(SlogateModel):
 class ReleaseGateSpec(SlogateModel):
     """The conditions a promotion of the selected workloads must meet."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            CEL_RULES: [
+                cel(
+                    "!has(self.burnRateWindow) || !has(self.burnRateShortWindow) || "
+                    f"{cel_duration_seconds('self.burnRateShortWindow')} <= "
+                    f"{cel_duration_seconds('self.burnRateWindow')}",
+                    "burnRateShortWindow must be no longer than burnRateWindow",
+                    ".burnRateShortWindow",
+                )
+            ]
+        }
+    )
+
     selector: LabelSelector = Field(
         description="Deployments and Rollouts in this namespace the gate governs. {} selects them all."
     )
@@ -154,12 +170,26 @@ class ReleaseGateSpec(SlogateModel):
     max_burn_rate: float | None = Field(
         default=None,
         gt=0,
-        description="Hold when any protecting SLO burns faster than this, e.g. 4. Unset: not checked.",
+        description="Hold while a protecting SLO burns faster than this, e.g. 4, over both "
+        "burnRateWindow (the burn is significant) and burnRateShortWindow (it is still happening). "
+        "Unset: not checked.",
     )
     burn_rate_window: Duration | None = Field(
         default=None,
-        description="The window maxBurnRate is read over; it must be one the SLO evaluates (a policy "
-        "window). Unset: the SLO's current burn rate (its shortest long window).",
+        description="The long window maxBurnRate is read over, e.g. 1h. Unset: the SLO's shortest "
+        "policy short window (5m for the defaults of a 30d SLO).",
+    )
+    burn_rate_short_window: Duration | None = Field(
+        default=None,
+        description="The short window maxBurnRate is read over, so a burn that has ended stops holding "
+        "at once. Unset: a twelfth of burnRateWindow (1h: 5m), but no shorter than the SLO's shortest "
+        "policy window and no longer than burnRateWindow.",
+    )
+    require_no_page_alert: bool = Field(
+        default=False,
+        description="Also hold while a page-severity burn-rate policy of a protecting SLO fires (its "
+        "long and short windows both at or above its burnRate, the SRE Workbook's fast-burn alerts "
+        "by default). Defaults to false.",
     )
     min_budget_remaining: float | None = Field(
         default=None,
@@ -208,11 +238,25 @@ class ReleaseGateSpec(SlogateModel):
         default=None, description="Break-glass: let promotions through until expires."
     )
 
+    @model_validator(mode="after")
+    def _short_window_within_long(self) -> ReleaseGateSpec:
+        if (
+            self.burn_rate_window
+            and self.burn_rate_short_window
+            and parse_duration(self.burn_rate_short_window) > parse_duration(self.burn_rate_window)
+        ):
+            raise ValueError(
+                f"burnRateShortWindow ({self.burn_rate_short_window}) must be no longer than "
+                f"burnRateWindow ({self.burn_rate_window})"
+            )
+        return self
+
 
 class CheckKind(StrEnum):
     """Which rule a reason comes from."""
 
     BURN_RATE = "BurnRate"
+    PAGE_ALERT = "PageAlert"
     BUDGET_REMAINING = "BudgetRemaining"
     RELEASE_BUDGET = "ReleaseBudget"
     EXTRA_CHECK = "ExtraCheck"

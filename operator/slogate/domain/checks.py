@@ -15,13 +15,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from slogate.api.base import ChangeType
-from slogate.api.durations import format_duration, parse_duration
+from slogate.api.durations import format_duration
 from slogate.api.gate import CheckKind, Comparison, Mode, NoDataPolicy
+from slogate.domain.burnwindows import burn_rate_windows
 from slogate.domain.inputs import (
     DecisionInput,
     FreezeSnapshot,
     GateSnapshot,
     IncidentSnapshot,
+    PageAlertSnapshot,
     Refused,
     SloSnapshot,
 )
@@ -106,40 +108,83 @@ def _query_failed(
     )
 
 
+def _burn_rate_reason(gate: GateSnapshot, slo: SloSnapshot, limit: float) -> Reason:
+    windows = burn_rate_windows(gate.spec, slo.shortest_policy_window).distinct()
+    over = " and ".join(f"over {format_duration(window)}" for window in windows)
+    source = _slo_source(slo)
+    if any(window in slo.failed_windows for window in windows):
+        return _query_failed(gate, CheckKind.BURN_RATE, source, f"burn rate {over}", _number(limit))
+    burns = [slo.burn_rates.get(window) for window in windows]
+    finite = [burn for burn in burns if burn is not None and math.isfinite(burn)]
+    if len(finite) < len(windows):
+        return _no_data(gate, CheckKind.BURN_RATE, source, f"burn rate {over}", _number(limit))
+    # Held only while every window is over the limit: significant (long) and still happening (short).
+    passed = not all(burn > limit for burn in finite)
+    measured = " and ".join(
+        f"{_number(burn)} over {format_duration(window)}"
+        for burn, window in zip(finite, windows, strict=True)
+    )
+    if passed:
+        verdict = f"within maxBurnRate {_number(limit)}" + (
+            " (held only while both are above)" if len(windows) > 1 else ""
+        )
+    else:
+        verdict = f"above maxBurnRate {_number(limit)}" + (" over both" if len(windows) > 1 else "")
+    return Reason(
+        check=CheckKind.BURN_RATE,
+        gate=gate.name,
+        source=source,
+        passed=passed,
+        message=f"burn rate {measured}, {verdict}"
+        if len(windows) > 1
+        else f"burn rate over {format_duration(windows[0])} is {_number(finite[0])}, {verdict}",
+        observed=" / ".join(_number(burn) for burn in finite),
+        limit=_number(limit),
+        rollback_eligible=True,
+    )
+
+
 def burn_rate_checks(gate: GateSnapshot, inputs: DecisionInput) -> list[Reason]:
     limit = gate.spec.max_burn_rate
     if limit is None:
         return []
-    window = parse_duration(gate.spec.burn_rate_window) if gate.spec.burn_rate_window else None
-    reasons = []
-    for slo in sorted(inputs.slos, key=lambda slo: slo.name):
-        burn = slo.burn_rates.get(window) if window is not None else slo.current_burn_rate
-        over = f" over {format_duration(window)}" if window is not None else ""
-        if (window or slo.current_burn_window) in slo.failed_windows:
-            reasons.append(
-                _query_failed(gate, CheckKind.BURN_RATE, _slo_source(slo), f"burn rate{over}", _number(limit))
-            )
-            continue
-        if burn is None or not math.isfinite(burn):
-            reasons.append(
-                _no_data(gate, CheckKind.BURN_RATE, _slo_source(slo), f"burn rate{over}", _number(limit))
-            )
-            continue
-        passed = burn <= limit
-        reasons.append(
-            Reason(
-                check=CheckKind.BURN_RATE,
-                gate=gate.name,
-                source=_slo_source(slo),
-                passed=passed,
-                message=f"burn rate{over} is {_number(burn)}, {'within' if passed else 'above'} "
-                f"maxBurnRate {_number(limit)}",
-                observed=_number(burn),
-                limit=_number(limit),
-                rollback_eligible=True,
-            )
-        )
-    return reasons
+    return [_burn_rate_reason(gate, slo, limit) for slo in sorted(inputs.slos, key=lambda slo: slo.name)]
+
+
+def _page_alert_reason(gate: GateSnapshot, slo: SloSnapshot, alert: PageAlertSnapshot) -> Reason:
+    limit = f">= {_number(alert.burn_rate)}"
+    what = f"page alert {alert.name}"
+    source = _slo_source(slo)
+    if alert.long_window in slo.failed_windows or alert.short_window in slo.failed_windows:
+        return _query_failed(gate, CheckKind.PAGE_ALERT, source, what, limit)
+    burns = (alert.long_window_burn_rate, alert.short_window_burn_rate)
+    if any(burn is None or not math.isfinite(burn) for burn in burns):
+        return _no_data(gate, CheckKind.PAGE_ALERT, source, what, limit)
+    measured = (
+        f"burn rate {_number(alert.long_window_burn_rate or 0)} over {format_duration(alert.long_window)} "
+        f"and {_number(alert.short_window_burn_rate or 0)} over {format_duration(alert.short_window)}"
+    )
+    return Reason(
+        check=CheckKind.PAGE_ALERT,
+        gate=gate.name,
+        source=source,
+        passed=not alert.firing,
+        message=f"{what} {'firing' if alert.firing else 'not firing'}: {measured} "
+        f"(fires at {_number(alert.burn_rate)} over both)",
+        observed="firing" if alert.firing else "not firing",
+        limit=limit,
+        rollback_eligible=True,
+    )
+
+
+def page_alert_checks(gate: GateSnapshot, inputs: DecisionInput) -> list[Reason]:
+    if not gate.spec.require_no_page_alert:
+        return []
+    return [
+        _page_alert_reason(gate, slo, alert)
+        for slo in sorted(inputs.slos, key=lambda slo: slo.name)
+        for alert in slo.page_alerts
+    ]
 
 
 def budget_remaining_checks(gate: GateSnapshot, inputs: DecisionInput) -> list[Reason]:
@@ -352,7 +397,13 @@ def incident_checks(gate: GateSnapshot, inputs: DecisionInput) -> list[Reason]:
     return reasons
 
 
-HEALTH_CHECKS = (burn_rate_checks, budget_remaining_checks, release_budget_checks, extra_checks)
+HEALTH_CHECKS = (
+    burn_rate_checks,
+    page_alert_checks,
+    budget_remaining_checks,
+    release_budget_checks,
+    extra_checks,
+)
 """Rules that measure service health; exempt change types (reliability, emergency) are waived."""
 
 SAFETY_CHECKS = (freeze_checks, incident_checks)

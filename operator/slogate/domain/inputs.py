@@ -33,6 +33,19 @@ Measured = float | Refused | None
 
 
 @dataclass(frozen=True)
+class PageAlertSnapshot:
+    """A page-severity burn-rate policy of the SLO, as last evaluated."""
+
+    name: str
+    burn_rate: float
+    long_window: timedelta
+    short_window: timedelta
+    firing: bool
+    long_window_burn_rate: float | None = None
+    short_window_burn_rate: float | None = None
+
+
+@dataclass(frozen=True)
 class SloSnapshot:
     """An SLO protecting the workload, as last measured. None values mean no data."""
 
@@ -41,10 +54,10 @@ class SloSnapshot:
     window: timedelta
     state: SloState
     budget_remaining_percent: float | None
-    current_burn_rate: float | None
+    shortest_policy_window: timedelta
+    """The shortest short window of its policies: a gate's default burn-rate window."""
     burn_rates: Mapping[timedelta, float | None] = field(default_factory=dict)
-    current_burn_window: timedelta | None = None
-    """The window of ``current_burn_rate``: the shortest long window of the SLO's policies."""
+    page_alerts: tuple[PageAlertSnapshot, ...] = ()
     failed_windows: frozenset[timedelta] = frozenset()
     """Windows whose queries Prometheus refused: not measured at all, unlike a window without data."""
 

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from slogate.api.durations import format_duration, parse_duration
+from slogate.api.gate import ReleaseGateSpec
 from slogate.api.incident import RecentDeployment
 from slogate.api.slo import ServiceLevelObjective
 from slogate.domain.inputs import Measured, Refused, ReleaseImpact
@@ -213,30 +214,29 @@ def recorded_histories(
 def deciding_windows(world: World) -> dict[str, DecidingWindows]:
     """Per namespace, the burn-rate windows its gates decide on (a gate governs workloads of its
     own namespace only, so these are the windows its SLOs must measure every cycle)."""
-    windows: dict[str, set[timedelta]] = {}
-    current: set[str] = set()
+    burn_rate_gates: dict[str, list[ReleaseGateSpec]] = {}
+    pages: set[str] = set()
     period: set[str] = set()
     for gate in world.gates.valid():
-        spec = gate.model.spec if gate.model is not None else None
-        if spec is not None and spec.min_budget_remaining is not None:
-            period.add(gate.namespace)
-        if spec is None or spec.max_burn_rate is None:
+        if gate.model is None:
             continue
-        if spec.burn_rate_window:
-            windows.setdefault(gate.namespace, set()).add(parse_duration(spec.burn_rate_window))
-        else:
-            current.add(gate.namespace)
+        spec = gate.model.spec
+        if spec.min_budget_remaining is not None:
+            period.add(gate.namespace)
+        if spec.require_no_page_alert:
+            pages.add(gate.namespace)
+        if spec.max_burn_rate is not None:
+            burn_rate_gates.setdefault(gate.namespace, []).append(spec)
     return {
         namespace: DecidingWindows(
-            frozenset(windows.get(namespace, ())), namespace in current, namespace in period
+            tuple(burn_rate_gates.get(namespace, ())), namespace in pages, namespace in period
         )
-        for namespace in {*windows, *current, *period}
+        for namespace in {*burn_rate_gates, *pages, *period}
     }
 
 
 def slo_plans(world: World, histories: Mapping[tuple[str, str], timedelta]) -> tuple[SloPlan, ...]:
-    """Every SLO's queries. A gate's burnRateWindow is measured whether or not the SLO's policies
-    have it, since the gate's decision reads it."""
+    """Every SLO's queries, with the windows its namespace's gates decide on."""
     deciding = deciding_windows(world)
     return tuple(
         SloPlan(
@@ -245,7 +245,6 @@ def slo_plans(world: World, histories: Mapping[tuple[str, str], timedelta]) -> t
                 tracked.namespace,
                 tracked.name,
                 tracked.model.spec,
-                tuple(sorted(deciding.get(tracked.namespace, DecidingWindows()).windows)),
                 recorded_history=histories.get((tracked.namespace, tracked.name)),
                 deciding=deciding.get(tracked.namespace, DecidingWindows()),
             )

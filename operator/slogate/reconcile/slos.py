@@ -22,7 +22,9 @@ from typing import Any
 
 from slogate.api.base import Condition, WorkloadReference
 from slogate.api.durations import format_duration, parse_duration
+from slogate.api.gate import ReleaseGateSpec
 from slogate.api.slo import (
+    AlertSeverity,
     Indicator,
     PolicyAlert,
     ResolvedQuery,
@@ -35,6 +37,7 @@ from slogate.api.slo import (
 from slogate.api.wire import read_time
 from slogate.domain.alerts import SloAssessment, assess_slo, windows_to_measure
 from slogate.domain.budget import Measurement
+from slogate.domain.burnwindows import burn_rate_windows, shortest_policy_window
 from slogate.domain.queries import ResolvedQueries, resolve_queries
 from slogate.domain.recording import (
     covers,
@@ -125,16 +128,17 @@ def queries_for(
     namespace: str,
     name: str,
     spec: ServiceLevelObjectiveSpec,
-    extra_windows: tuple[timedelta, ...] = (),
     *,
     recorded_history: timedelta | None = None,
     deciding: DecidingWindows | None = None,
 ) -> SloQueries:
     """The SLO's queries: windows up to an hour raw, longer ones by ``long_window_queries``; each
-    at the cadence its use needs (``deciding``: the windows gates decide on; all when None)."""
+    at the cadence its use needs (``deciding``: what gates decide on, measured whether or not the
+    SLO's policies have those windows; when None, every window decides)."""
+    decided = deciding.windows(spec) if deciding is not None else None
     windows = []
-    for window in windows_to_measure(spec, extra_windows):
-        decides = deciding is None or deciding.includes(window, spec)
+    for window in windows_to_measure(spec, tuple(sorted(decided or ()))):
+        decides = decided is None or window in decided
         cadence, rate_cadence = _cadences(window, decides, spec)
         if is_long_window(window):
             found = long_window_queries(namespace, name, spec.indicator, window, recorded_history)
@@ -147,22 +151,28 @@ def queries_for(
 
 @dataclass(frozen=True)
 class DecidingWindows:
-    """The windows the gates of a namespace decide on: their burnRateWindows, the SLO's own current
-    window when a gate limits the burn rate without naming a window, and the SLO's window when a
-    gate limits the budget left."""
+    """What the gates of a namespace decide on, so that its SLOs measure those windows every cycle:
+    each gate's burn-rate windows (which depend on the SLO's policies), the page policies' windows
+    when a gate requires no page alert, and the SLO's window when a gate limits the budget left."""
 
-    windows: frozenset[timedelta] = frozenset()
-    current: bool = False
+    burn_rate_gates: tuple[ReleaseGateSpec, ...] = ()
+    """The specs of the gates that set maxBurnRate."""
+    pages: bool = False
     period: bool = False
     """A gate limits the budget left, which is read over the SLO's whole window."""
 
-    def includes(self, window: timedelta, spec: ServiceLevelObjectiveSpec) -> bool:
-        if window in self.windows:
-            return True
-        if self.period and window == parse_duration(spec.window):
-            return True
-        current = min((parse_duration(p.long_window) for p in spec.effective_policies()), default=None)
-        return self.current and window == current
+    def windows(self, spec: ServiceLevelObjectiveSpec) -> frozenset[timedelta]:
+        shortest = shortest_policy_window(spec)
+        found = {
+            window for gate in self.burn_rate_gates for window in burn_rate_windows(gate, shortest).distinct()
+        }
+        if self.pages:
+            for policy in spec.effective_policies():
+                if policy.severity is AlertSeverity.PAGE:
+                    found |= {parse_duration(policy.long_window), parse_duration(policy.short_window)}
+        if self.period:
+            found.add(parse_duration(spec.window))
+        return frozenset(found)
 
 
 def history_query_for(namespace: str, name: str, spec: ServiceLevelObjectiveSpec) -> str | None:

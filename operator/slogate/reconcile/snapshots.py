@@ -16,8 +16,9 @@ from slogate.api.durations import parse_duration
 from slogate.api.freeze import ChangeFreeze
 from slogate.api.gate import NoDataPolicy, ReleaseGate
 from slogate.api.incident import Incident
-from slogate.api.slo import ServiceLevelObjective, SloState
+from slogate.api.slo import AlertSeverity, ServiceLevelObjective, SloState
 from slogate.domain.budget import NoData
+from slogate.domain.burnwindows import shortest_policy_window
 from slogate.domain.calendar import FreezeState, freeze_state, schedule_from_spec
 from slogate.domain.inputs import (
     DecisionInput,
@@ -25,6 +26,7 @@ from slogate.domain.inputs import (
     GateSnapshot,
     IncidentSnapshot,
     Measured,
+    PageAlertSnapshot,
     ReleaseImpact,
     SloSnapshot,
 )
@@ -71,18 +73,40 @@ def slo_snapshot(tracked: Tracked[ServiceLevelObjective]) -> SloSnapshot | None:
             burn_rates[parse_duration(window.window)] = window.burn_rate
             if window.no_data_reason == NoData.QUERY_FAILED.value:
                 failed.add(parse_duration(window.window))
-    long_windows = [parse_duration(policy.long_window) for policy in model.spec.effective_policies()]
     return SloSnapshot(
         name=tracked.name,
         objective=model.spec.objective,
         window=parse_duration(model.spec.window),
         state=(status.state if status is not None and status.state is not None else SloState.UNKNOWN),
         budget_remaining_percent=status.error_budget_remaining_percent if status is not None else None,
-        current_burn_rate=status.burn_rate if status is not None else None,
+        shortest_policy_window=shortest_policy_window(model.spec),
         burn_rates=burn_rates,
-        current_burn_window=min(long_windows, default=None),
+        page_alerts=page_alerts(model),
         failed_windows=frozenset(failed),
     )
+
+
+def page_alerts(model: ServiceLevelObjective) -> tuple[PageAlertSnapshot, ...]:
+    """The SLO's page-severity policies as its status last reported them; a policy the status does
+    not report yet (never evaluated) is not firing and has no data."""
+    reported = {alert.name: alert for alert in model.status.alerts} if model.status is not None else {}
+    found = []
+    for policy in model.spec.effective_policies():
+        if policy.severity is not AlertSeverity.PAGE:
+            continue
+        alert = reported.get(policy.name)
+        found.append(
+            PageAlertSnapshot(
+                name=policy.name,
+                burn_rate=policy.burn_rate,
+                long_window=parse_duration(policy.long_window),
+                short_window=parse_duration(policy.short_window),
+                firing=alert is not None and alert.firing,
+                long_window_burn_rate=alert.long_window_burn_rate if alert is not None else None,
+                short_window_burn_rate=alert.short_window_burn_rate if alert is not None else None,
+            )
+        )
+    return tuple(found)
 
 
 def freeze_state_at(tracked: Tracked[ChangeFreeze], now: datetime) -> FreezeState | None:
