@@ -26,6 +26,17 @@ rendered="$("$helm" template slogate "$CHART" -f "$CHART/ci/cluster-values.yaml"
   --set admission.webhook.certificate.existingSecret=webhook-cert)"
 [[ "$rendered" != *"kind: Secret"* && "$rendered" == *"secretName: webhook-cert"* ]] ||
   die "admission.webhook.certificate.existingSecret must replace the chart's certificate Secret"
+# Validation (on by default) serves the webhook server whatever the admission mode; off, with the
+# policy in use, the chart opens no webhook port.
+rendered="$("$helm" template slogate "$CHART" -n slogate-system -f "$CHART/ci/cluster-values.yaml")"
+for expected in '"--validation-webhook"' "name: slogate-webhook" '"validatingwebhookconfigurations"' \
+  "--admission-webhook-service=slogate-system/slogate-webhook"; do
+  [[ "$rendered" == *"$expected"* ]] || die "admission.validation.enabled=true renders no '$expected'"
+done
+rendered="$("$helm" template slogate "$CHART" -f "$CHART/ci/cluster-values.yaml" --set admission.mode=off \
+  --set admission.validation.enabled=false)"
+[[ "$rendered" != *"validation-webhook"* && "$rendered" != *"webhookconfigurations"* && "$rendered" != *"containerPort: 9443"* ]] ||
+  die "admission.validation.enabled=false with admission.mode=off must serve no webhook"
 # Recording rules: the ConfigMap option renders its flag and a Role on that one name; off drops the
 # PrometheusRule permissions.
 rendered="$("$helm" template slogate "$CHART" -n slogate-system -f "$CHART/ci/cluster-values.yaml" \

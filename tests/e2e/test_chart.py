@@ -147,6 +147,7 @@ def check_operator_deployment(cluster: Cluster, release: str, namespace: str) ->
     assert (settings.leader_election.namespace, settings.leader_election.name) == (namespace, release)
     assert settings.health_port == 8081
     assert settings.metrics_port == 9464
+    assert settings.admission.validation_webhook, "the chart refuses invalid slogate resources by default"
 
     service = get(cluster, "service", f"{release}-metrics", namespace)
     assert service["spec"]["ports"][0]["targetPort"] == "metrics"
@@ -184,7 +185,13 @@ def check_cluster_wide_rbac(cluster: Cluster, release: str, namespace: str, tena
     assert can_i(cluster, account, "get", f"{policies}/slogate-hold")
     assert not can_i(cluster, account, "patch", f"{policies}/slogate-hold")
     assert not can_i(cluster, account, "delete", f"{policies}/slogate-hold")
-    assert not can_i(cluster, account, "create", "mutatingwebhookconfigurations.admissionregistration.k8s.io")
+    # Validation is on by default: kopf creates both webhook configurations and patches only its own.
+    for kind in ("mutatingwebhookconfigurations", "validatingwebhookconfigurations"):
+        configurations = f"{kind}.admissionregistration.k8s.io"
+        assert can_i(cluster, account, "create", configurations)
+        assert can_i(cluster, account, "patch", f"{configurations}/slogate-hold.slogate.dev")
+        assert not can_i(cluster, account, "patch", f"{configurations}/another-webhook")
+        assert not can_i(cluster, account, "delete", f"{configurations}/slogate-hold.slogate.dev")
     assert can_i(cluster, account, "list", "namespaces")
     assert can_i(cluster, account, "watch", "customresourcedefinitions.apiextensions.k8s.io")
     check_lease_rbac(cluster, account, release, namespace)
@@ -211,10 +218,16 @@ def check_cluster_wide_rbac(cluster: Cluster, release: str, namespace: str, tena
     assert [(rule["resources"], rule["verbs"]) for rule in monitoring] == [
         (["prometheusrules"], ["list", "create", "patch"])
     ]
-    # It creates Events, its own HoldSets and its SLOs' PrometheusRules, and deletes nothing but its
-    # own HoldSets (the garbage collector deletes the PrometheusRules with their SLO).
+    # It creates Events, its own HoldSets, its webhook configurations and its SLOs' PrometheusRules,
+    # and deletes nothing but its own HoldSets (the garbage collector deletes the PrometheusRules
+    # with their SLO).
     creating = sorted(rule["resources"] for rule in rules if "create" in rule["verbs"])
-    assert creating == [["events"], [HoldSet.names.plural], ["prometheusrules"]]
+    assert creating == [
+        ["events"],
+        [HoldSet.names.plural],
+        ["mutatingwebhookconfigurations", "validatingwebhookconfigurations"],
+        ["prometheusrules"],
+    ]
     assert [rule["resources"] for rule in rules if "delete" in rule["verbs"]] == [[HoldSet.names.plural]]
 
 
@@ -266,9 +279,14 @@ def test_namespaced_mode_writes_only_in_the_watched_namespaces(cluster: Cluster,
             assert can_i(cluster, account, "list", "namespaces")
             check_lease_rbac(cluster, account, release, namespace)
 
-            # Cluster-wide, the operator only reads (namespace labels, CRDs for kopf).
+            # Cluster-wide, the operator only reads (namespace labels, CRDs for kopf), but for its
+            # own webhook configurations (validation is on by default), which are cluster-scoped.
             rules = get_cluster_role_rules(cluster, release)
-            assert {verb for rule in rules for verb in rule["verbs"]} <= {"get", "list", "watch"}
+            writing = [rule for rule in rules if set(rule["verbs"]) - {"get", "list", "watch"}]
+            assert {resource for rule in writing for resource in rule["resources"]} == {
+                "mutatingwebhookconfigurations",
+                "validatingwebhookconfigurations",
+            }
         assert not cluster.kubectl("get", "role", "-n", team_a, "-o", "name").stdout.strip()
 
 

@@ -91,6 +91,49 @@ def test_an_update_during_a_burn_is_held_and_resumes_when_the_burn_stops(
     prometheus.exporter.stop_traffic(service)
 
 
+def burn_rate_metric(operator: OperatorProcess, namespace: str, slo_name: str, window: str) -> float | None:
+    labels = rf'namespace="{namespace}",slo="{slo_name}",window="{window}"'
+    found = re.search(rf"slogate_slo_burn_rate{{{labels}}} (\S+)", operator.metrics())
+    return float(found.group(1)) if found else None
+
+
+def test_a_burn_that_has_ended_stops_holding_while_the_long_window_still_remembers_it(
+    slogate_crds: Cluster, prometheus: Prometheus, namespace: str, operator: OperatorProcess
+) -> None:
+    cluster, service = slogate_crds, f"api-{namespace}"
+    prometheus.exporter.set_traffic(service, requests_per_second=50, error_ratio=0.0)
+    apply(cluster, slo("api-availability", service, app="api"), namespace)
+    apply(cluster, gate("api", app="api", burnRateWindow="30s", burnRateShortWindow="10s"), namespace)
+    apply(cluster, deployment("api", "registry.example/api:1"), namespace)
+    wait_until(
+        lambda: deployment_rolled_out(cluster, namespace, "api", "registry.example/api:1"), 60, "api:1"
+    )
+    wait_until(
+        lambda: status_of(cluster, "sgslo", "api-availability", namespace).get("state") == "Healthy",
+        30,
+        "the SLO to be measured Healthy",
+    )
+
+    prometheus.exporter.set_traffic(service, requests_per_second=50, error_ratio=0.2)
+    wait_until(lambda: spec_paused(cluster, "deployment", "api", namespace), 40, "the burn to hold api")
+    reason = annotations_of(cluster, "deployment", "api", namespace)["slogate.dev/reason"]
+    assert "over 30s and" in reason
+    assert "over 10s, above maxBurnRate 4 over both" in reason
+    wait_until(
+        lambda: (burn_rate_metric(operator, namespace, "api-availability", "30s") or 0) > 15,
+        40,
+        "the burn to fill the long window",
+    )
+
+    prometheus.exporter.set_traffic(service, requests_per_second=50, error_ratio=0.0)
+    wait_until(
+        lambda: not spec_paused(cluster, "deployment", "api", namespace), 40, "the hold to end with the burn"
+    )
+    long_window = burn_rate_metric(operator, namespace, "api-availability", "30s")
+    assert long_window is not None
+    assert long_window > 4, "released on the short window while the long one is still over the limit"
+
+
 def test_a_canary_that_starts_burning_mid_rollout_is_aborted(
     slogate_crds: Cluster, prometheus: Prometheus, namespace: str, operator: OperatorProcess
 ) -> None:
