@@ -124,6 +124,10 @@ run: deps ## run the operator against $$KUBECONFIG, or against the local cluster
 bench: deps ## speed and memory figures on the local cluster with a real Prometheus (name: value unit)
 	$(PY) hack/bench.py
 
+.PHONY: chaos
+chaos: deps ## faults and invariants on the local cluster (name: value unit); CHAOS=quick for CI's short form
+	CHAOS=$(CHAOS) $(PY) hack/chaos.py
+
 .PHONY: demo
 demo: deps ## a walk-through on the local cluster with a real Prometheus; leaves it running (make demo-down)
 	$(PY) hack/demo.py
