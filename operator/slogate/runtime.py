@@ -17,11 +17,14 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import yaml
 from kubernetes import client, config
 
 from slogate.adapters.admission import KubernetesHoldSets, ensure_admission_policy, serves_admission_policies
 from slogate.adapters.cluster import ClusterReader, StatusPatcher, WorkloadHistory
 from slogate.adapters.events import KubernetesEvents
+from slogate.adapters.incidents import KubernetesIncidents
+from slogate.adapters.intake import CredentialFiles, IntakeServer, ServerLimits, tls_context
 from slogate.adapters.lease import KubernetesLease
 from slogate.adapters.prometheus import PrometheusQueries, PrometheusSettings
 from slogate.adapters.rules import KubernetesRules
@@ -30,15 +33,18 @@ from slogate.adapters.telemetry import PrometheusTelemetry
 from slogate.adapters.workloads import KubernetesWorkloads
 from slogate.api.base import WorkloadKind
 from slogate.api.holdset import AdmissionMode
+from slogate.domain.intake import mapping_from_document
 from slogate.reconcile.admission import AdmissionHolds
 from slogate.reconcile.controller import Controller
 from slogate.reconcile.cycle import CycleSettings, EvaluationCycle
+from slogate.reconcile.intake import Intake
 from slogate.reconcile.ports import DecisionSink
 from slogate.reconcile.rules import RuleDelivery, RuleDeliverySettings
 from slogate.reconcile.workloads import WorkloadReconciler
 from slogate.reconcile.world import World
 from slogate.settings import (
     AdmissionChoice,
+    IntakeSettings,
     LeaderElection,
     OperatorSettings,
     PrometheusConnection,
@@ -72,6 +78,7 @@ class Runtime:
     admission: AdmissionHolds
     holdsets: KubernetesHoldSets
     lease: KubernetesLease | None = None
+    intake: IntakeServer | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -91,6 +98,9 @@ class Runtime:
             self.telemetry.leader(acting=True)
         self.tasks.append(asyncio.create_task(self.controller.cycle.run_forever(), name="slogate-evaluation"))
         self.tasks.append(asyncio.create_task(self.controller.rules.run_forever(), name="slogate-rules"))
+        if self.intake is not None:
+            # Every replica takes webhooks: the writes are idempotent and guarded by resourceVersion.
+            await asyncio.to_thread(self.intake.start)
 
     async def _lead(self, lease: KubernetesLease, election: LeaderElection) -> None:
         cycle = self.controller.cycle
@@ -120,6 +130,8 @@ class Runtime:
 
     async def stop(self) -> None:
         """Stop acting first, then give the Lease up so a standby takes over at its next try."""
+        if self.intake is not None:
+            await asyncio.to_thread(self.intake.stop)
         for task in self.tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -188,6 +200,41 @@ def prometheus_queries(prometheus: PrometheusConnection) -> PrometheusQueries:
     )
 
 
+def intake_server(
+    api: client.ApiClient, settings: OperatorSettings, telemetry: PrometheusTelemetry
+) -> IntakeServer:
+    """The incident intake, its mapping and credentials checked now: a bad file stops the start."""
+    intake: IntakeSettings | None = settings.intake
+    assert intake is not None
+    document = yaml.safe_load(intake.mapping_file.read_text()) if intake.mapping_file else None
+    mapping = mapping_from_document(document)
+    files = CredentialFiles(
+        alertmanager_token=intake.alertmanager_token_file,
+        alertmanager_basic_auth=intake.alertmanager_basic_auth_file,
+        pagerduty_secret=intake.pagerduty_secret_file,
+        incidentio_secret=intake.incidentio_secret_file,
+    )
+    files.read()
+    timeout = intake.write_timeout.total_seconds()
+    service = Intake(
+        store=KubernetesIncidents(api, field_manager=settings.field_manager, timeout_seconds=timeout),
+        mapping=mapping,
+        credentials=files.read,
+        clock=utc_now,
+        telemetry=telemetry,
+        namespaces=settings.namespaces,
+        replay_window=intake.replay_window,
+    )
+    return IntakeServer(
+        service.handle,
+        telemetry=telemetry,
+        address=intake.address,
+        port=intake.port,
+        limits=ServerLimits(intake.max_body_bytes, intake.concurrency, timeout),
+        tls=tls_context(intake.tls_dir) if intake.tls_dir else None,
+    )
+
+
 def build_runtime(settings: OperatorSettings) -> Runtime:
     api = api_client()
     queries = prometheus_queries(settings.prometheus)
@@ -243,4 +290,5 @@ def build_runtime(settings: OperatorSettings) -> Runtime:
         reader=ClusterReader(api, settings.namespaces),
         admission=admission,
         holdsets=holdsets,
+        intake=intake_server(api, settings, telemetry) if settings.intake is not None else None,
     )

@@ -33,6 +33,10 @@ BAD_VALUES = {
     "WEBHOOK_HEADERS": ("no colon here", "use the form 'Name: value'"),
     "PROMETHEUS_URL": ("prometheus:9090", "is not an http(s) URL"),
     "GRAFANA_URL": ("grafana", "is not an http(s) URL"),
+    "INTAKE_PORT": ("http", "use a number from 1 to 65535"),
+    "INTAKE_MAX_BODY_BYTES": ("1MB", "a size in bytes of at least 1024"),
+    "INTAKE_CONCURRENCY": ("0", "a number from 1 to 256"),
+    "INTAKE_REPLAY_WINDOW": ("five minutes", "use a duration such as 10s"),
 }
 
 
@@ -96,3 +100,19 @@ def test_defaults_stand_without_variables() -> None:
     assert chosen.metrics_port == 9464
     assert chosen.admission.choice is AdmissionChoice.AUTO
     assert chosen.namespaces == ()
+
+
+def test_the_incident_intake_is_off_unless_a_port_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert settings().intake is None
+    monkeypatch.setenv("SLOGATE_INTAKE_PORT", "9095")
+    monkeypatch.setenv("SLOGATE_INTAKE_PAGERDUTY_SECRET_FILE", "/etc/slogate/intake/pagerduty-secrets")
+    monkeypatch.setenv("SLOGATE_INTAKE_REPLAY_WINDOW", "2m")
+    intake = settings(("--intake-concurrency=4",)).intake
+    assert intake is not None
+    assert (intake.port, intake.concurrency, intake.replay_window) == (9095, 4, timedelta(minutes=2))
+    assert str(intake.pagerduty_secret_file) == "/etc/slogate/intake/pagerduty-secrets"
+
+
+def test_intake_files_without_an_intake_port_are_refused() -> None:
+    with pytest.raises(SystemExit, match="--intake-pagerduty-secret-file need --intake-port"):
+        settings(("--intake-pagerduty-secret-file=/s",))
