@@ -17,7 +17,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import yaml
 from kubernetes import client, config
 
 from slogate.adapters.admission import KubernetesHoldSets, ensure_admission_policy, serves_admission_policies
@@ -33,7 +32,6 @@ from slogate.adapters.telemetry import PrometheusTelemetry
 from slogate.adapters.workloads import KubernetesWorkloads
 from slogate.api.base import WorkloadKind
 from slogate.api.holdset import AdmissionMode
-from slogate.domain.intake import mapping_from_document
 from slogate.reconcile.admission import AdmissionHolds
 from slogate.reconcile.controller import Controller
 from slogate.reconcile.cycle import CycleSettings, EvaluationCycle
@@ -200,26 +198,24 @@ def prometheus_queries(prometheus: PrometheusConnection) -> PrometheusQueries:
     )
 
 
-def intake_server(
-    api: client.ApiClient, settings: OperatorSettings, telemetry: PrometheusTelemetry
-) -> IntakeServer:
-    """The incident intake, its mapping and credentials checked now: a bad file stops the start."""
-    intake: IntakeSettings | None = settings.intake
-    assert intake is not None
-    document = yaml.safe_load(intake.mapping_file.read_text()) if intake.mapping_file else None
-    mapping = mapping_from_document(document)
-    files = CredentialFiles(
+def credential_files(intake: IntakeSettings) -> CredentialFiles:
+    return CredentialFiles(
         alertmanager_token=intake.alertmanager_token_file,
         alertmanager_basic_auth=intake.alertmanager_basic_auth_file,
         pagerduty_secret=intake.pagerduty_secret_file,
         incidentio_secret=intake.incidentio_secret_file,
     )
-    files.read()
+
+
+def intake_server(
+    api: client.ApiClient, settings: OperatorSettings, intake: IntakeSettings, telemetry: PrometheusTelemetry
+) -> IntakeServer:
+    """The incident intake (``slogate run`` checked its mapping and credential files)."""
     timeout = intake.write_timeout.total_seconds()
     service = Intake(
         store=KubernetesIncidents(api, field_manager=settings.field_manager, timeout_seconds=timeout),
-        mapping=mapping,
-        credentials=files.read,
+        mapping=intake.mapping,
+        credentials=credential_files(intake).read,
         clock=utc_now,
         telemetry=telemetry,
         namespaces=settings.namespaces,
@@ -290,5 +286,7 @@ def build_runtime(settings: OperatorSettings) -> Runtime:
         reader=ClusterReader(api, settings.namespaces),
         admission=admission,
         holdsets=holdsets,
-        intake=intake_server(api, settings, telemetry) if settings.intake is not None else None,
+        intake=intake_server(api, settings, settings.intake, telemetry)
+        if settings.intake is not None
+        else None,
     )

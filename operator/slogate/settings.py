@@ -14,6 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from slogate.api.gate import NoDataPolicy
+from slogate.domain.intake import IntakeMapping
 
 
 class LogFormat(StrEnum):
@@ -107,8 +108,8 @@ class IntakeSettings:
     address: str = "0.0.0.0"  # noqa: S104  (a pod serves on all interfaces)
     tls_dir: Path | None = None
     """A directory holding tls.crt and tls.key (a mounted kubernetes.io/tls Secret); plain HTTP without."""
-    mapping_file: Path | None = None
-    """YAML: the workload label, services and severity/state mappings; the defaults without."""
+    mapping: IntakeMapping = field(default_factory=IntakeMapping)
+    """The workload label, services and severity/state mappings (from --intake-mapping-file)."""
     alertmanager_token_file: Path | None = None
     alertmanager_basic_auth_file: Path | None = None
     pagerduty_secret_file: Path | None = None

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import kopf
+import yaml
 
 import slogate.handlers  # noqa: F401  (importing registers the handlers with kopf)
 from slogate.api.durations import parse_duration
@@ -26,6 +27,8 @@ from slogate.cli.environment import (
     port,
     resolve_environment,
 )
+from slogate.domain.intake import IntakeMapping, mapping_from_document
+from slogate.runtime import credential_files
 from slogate.settings import (
     AdmissionChoice,
     AdmissionSettings,
@@ -282,11 +285,11 @@ def _intake(args: argparse.Namespace) -> IntakeSettings | None:
             flags = ", ".join("--intake-" + name.replace("_", "-") for name in given)
             raise SystemExit(f"slogate run: {flags} need --intake-port")
         return None
-    return IntakeSettings(
+    settings = IntakeSettings(
         port=args.intake_port,
         address=args.intake_address,
         tls_dir=args.intake_tls_dir,
-        mapping_file=args.intake_mapping_file,
+        mapping=_intake_mapping(args.intake_mapping_file),
         alertmanager_token_file=args.intake_alertmanager_token_file,
         alertmanager_basic_auth_file=args.intake_alertmanager_basic_auth_file,
         pagerduty_secret_file=args.intake_pagerduty_secret_file,
@@ -296,6 +299,20 @@ def _intake(args: argparse.Namespace) -> IntakeSettings | None:
         replay_window=args.intake_replay_window,
         write_timeout=args.intake_write_timeout,
     )
+    try:
+        credential_files(settings).read()
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"slogate run: the intake's credentials: {error}") from None
+    return settings
+
+
+def _intake_mapping(path: Path | None) -> IntakeMapping:
+    if path is None:
+        return IntakeMapping()
+    try:
+        return mapping_from_document(yaml.safe_load(path.read_text()))
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        raise SystemExit(f"slogate run: --intake-mapping-file {path}: {error}") from None
 
 
 def _add_recording_rule_flags(run: argparse.ArgumentParser) -> None:
