@@ -31,12 +31,14 @@ from slogate.domain.intake import (
     IncidentReport,
     IntakeMapping,
     Provider,
+    Unchanged,
     alertmanager_report,
     desired_spec,
     incident_name,
     incidentio_report,
     mapping_from_document,
     pagerduty_report,
+    plan_write,
 )
 from slogate.domain.signatures import Refused, svix_key
 from slogate.reconcile.intake import Intake
@@ -575,3 +577,66 @@ def test_deliveries_in_any_order_with_retries_end_as_the_latest_event_says(
     for document in events:
         service.handle(pagerduty(document))
     assert store.writes == writes
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+DOCUMENTED = {
+    Provider.ALERTMANAGER: alertmanager_body(),
+    Provider.PAGERDUTY: pagerduty_body(),
+    Provider.INCIDENTIO: incidentio_body(),
+}
+PARSERS = {
+    Provider.ALERTMANAGER: alertmanager_report,
+    Provider.PAGERDUTY: pagerduty_report,
+    Provider.INCIDENTIO: incidentio_report,
+}
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, child in value.items():
+            found += _paths(child, (*prefix, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found += _paths(child, (*prefix, index))
+    return found
+
+
+@settings(max_examples=300)
+@given(
+    provider=st.sampled_from(list(Provider)),
+    choice=st.integers(min_value=0),
+    replacement=json_values | st.sampled_from(["2026-12-04T12:00:00", "0001-01-01T00:00:00Z", "P9", ""]),
+)
+def test_any_change_to_a_documented_payload_is_a_report_ignored_or_refused(
+    provider: Provider, choice: int, replacement: Any
+) -> None:
+    """A sender's mistake is a 4xx with a reason, never a failure of the intake (a 5xx)."""
+    document = json.loads(json.dumps(DOCUMENTED[provider]))
+    paths = _paths(document)
+    path = paths[choice % len(paths)]
+    target = document
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = replacement
+    try:
+        outcome = PARSERS[provider](encode(document), MAPPING)
+    except Refused as refusal:
+        status = refusal.status
+    else:
+        status = 200
+        if isinstance(outcome, IncidentReport):
+            store = IncidentStore()
+            intake(store, IntakeCounts())._write(outcome)
+            written = next(iter(store.incidents.values()))
+            again = plan_write(outcome, written, MAPPING.workload_label)
+            assert isinstance(again, Unchanged)
+            assert again.why == "replay"
+    assert 200 <= status < 500

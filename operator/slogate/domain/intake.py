@@ -21,7 +21,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from slogate.api.base import API_VERSION
@@ -217,8 +217,8 @@ class Alert(PayloadModel):
     status: str = Field(pattern="^(firing|resolved)$")
     labels: dict[str, str]
     annotations: dict[str, str] = Field(default_factory=dict)
-    startsAt: datetime  # noqa: N815  (the provider's field names)
-    endsAt: datetime | None = None  # noqa: N815
+    startsAt: AwareDatetime  # noqa: N815  (the provider's field names)
+    endsAt: AwareDatetime | None = None  # noqa: N815
 
 
 class AlertmanagerPayload(PayloadModel):
@@ -298,7 +298,7 @@ class PagerDutyIncident(PayloadModel):
     status: str = Field(pattern="^(triggered|acknowledged|resolved)$")
     title: str = Field(min_length=1)
     service: Reference
-    created_at: datetime | None = None
+    created_at: AwareDatetime | None = None
     html_url: str | None = None
     urgency: str | None = None
     priority: Reference | None = None
@@ -309,7 +309,7 @@ class PagerDutyEvent(PayloadModel):
     id: str = Field(min_length=1)
     event_type: str = Field(min_length=1)
     resource_type: str
-    occurred_at: datetime
+    occurred_at: AwareDatetime
     data: dict[str, Any]
 
 
@@ -405,8 +405,8 @@ class IncidentIoIncident(PayloadModel):
     incident_status: IncidentIoStatus
     custom_field_entries: list[FieldEntry] = Field(default_factory=list)
     incident_role_assignments: list[RoleAssignment] = Field(default_factory=list)
-    created_at: datetime | None = None
-    updated_at: datetime
+    created_at: AwareDatetime | None = None
+    updated_at: AwareDatetime
 
 
 class IncidentIoEnvelope(PayloadModel):
