@@ -31,14 +31,12 @@ from slogate.domain.intake import (
     IncidentReport,
     IntakeMapping,
     Provider,
-    Unchanged,
     alertmanager_report,
     desired_spec,
     incident_name,
     incidentio_report,
     mapping_from_document,
     pagerduty_report,
-    plan_write,
 )
 from slogate.domain.signatures import Refused, svix_key
 from slogate.reconcile.intake import Intake
@@ -152,6 +150,8 @@ def test_the_services_mapping_places_an_alert_without_a_namespace_label() -> Non
         (encode({k: v for k, v in alertmanager_body().items() if k != "groupKey"}), "malformed"),
         (encode(alertmanager_body(service="nobody-knows", namespace=None)), "unknown-service"),
         (encode({**alertmanager_body(), "commonLabels": {"alertname": "X"}}), "unknown-service"),
+        (encode(alertmanager_body(service="not a label value")), "unknown-service"),
+        (encode(alertmanager_body(service="cart", namespace="Not_A_Namespace")), "unknown-service"),
     ],
 )
 def test_bad_alertmanager_bodies_are_refused(body: bytes, reason: str) -> None:
@@ -268,6 +268,10 @@ def test_a_mapping_with_an_unknown_key_or_severity_is_refused() -> None:
         mapping_from_document({"servces": {}})
     with pytest.raises(ValueError, match="P9"):
         mapping_from_document({"pagerduty": {"priorities": {"SEV1": "P9"}}})
+    with pytest.raises(ValueError, match="Checkout API: the name is not a label value"):
+        mapping_from_document({"services": {"Checkout API": {"namespace": "shop"}}})
+    with pytest.raises(ValueError, match="namespace"):
+        mapping_from_document({"services": {"checkout": {"namespace": "Shop"}}})
 
 
 @pytest.mark.parametrize(
@@ -591,11 +595,6 @@ DOCUMENTED = {
     Provider.PAGERDUTY: pagerduty_body(),
     Provider.INCIDENTIO: incidentio_body(),
 }
-PARSERS = {
-    Provider.ALERTMANAGER: alertmanager_report,
-    Provider.PAGERDUTY: pagerduty_report,
-    Provider.INCIDENTIO: incidentio_report,
-}
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -626,17 +625,17 @@ def test_any_change_to_a_documented_payload_is_a_report_ignored_or_refused(
     for step in path[:-1]:
         target = target[step]
     target[path[-1]] = replacement
-    try:
-        outcome = PARSERS[provider](encode(document), MAPPING)
-    except Refused as refusal:
-        status = refusal.status
-    else:
-        status = 200
-        if isinstance(outcome, IncidentReport):
-            store = IncidentStore()
-            intake(store, IntakeCounts())._write(outcome)
-            written = next(iter(store.incidents.values()))
-            again = plan_write(outcome, written, MAPPING.workload_label)
-            assert isinstance(again, Unchanged)
-            assert again.why == "replay"
-    assert 200 <= status < 500
+    body = encode(document)
+    headers = {
+        Provider.ALERTMANAGER: bearer(ALERTMANAGER_TOKEN),
+        Provider.PAGERDUTY: pagerduty_headers(body, PAGERDUTY_SECRET),
+        Provider.INCIDENTIO: svix_headers(body, "msg_1", int(NOW.timestamp()), INCIDENTIO_SECRET),
+    }[provider]
+    request = IntakeRequest(provider, lowered(headers), body)
+    store = IncidentStore()
+    service = intake(store, IntakeCounts())
+    first = service.handle(request)
+    assert first.result in ("created", "ignored", "refused")
+    assert first.status in (200, 201) or 400 <= first.status < 500
+    assert (store.writes == 1) == (first.result == "created")
+    assert service.handle(request).result == ("unchanged" if first.result == "created" else first.result)

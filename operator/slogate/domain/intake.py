@@ -21,10 +21,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
-from slogate.api.base import API_VERSION
+from slogate.api.base import API_VERSION, LABEL_VALUE_PATTERN, LabelKey, LabelValue
 from slogate.api.incident import Incident, IncidentSpec, IncidentState, Severity
 from slogate.api.wire import PREFIX, parse_time
 from slogate.domain.signatures import Refused
@@ -37,6 +37,9 @@ SOURCE_UPDATED_ANNOTATION = PREFIX + "source-updated-at"
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 8192
 _NAME_SAFE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
+NAMESPACE_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+_NAMESPACE = re.compile(NAMESPACE_PATTERN)
+_LABEL_VALUE = re.compile(LABEL_VALUE_PATTERN)
 
 
 class Provider(StrEnum):
@@ -64,8 +67,8 @@ class ServiceTarget(MappingModel):
     """Where a provider's service runs: its namespace, and the workloads it is (by default those
     whose ``workloadLabel`` is the service's name)."""
 
-    namespace: str = Field(min_length=1)
-    workload: str | None = None
+    namespace: str = Field(pattern=NAMESPACE_PATTERN)
+    workload: LabelValue | None = None
     """The value of ``workloadLabel`` on its Deployments and Rollouts, when not the service's name."""
 
 
@@ -128,13 +131,20 @@ class IncidentIoMapping(MappingModel):
 class IntakeMapping(MappingModel):
     """How providers' incidents become Incidents: the file behind ``--intake-mapping-file``."""
 
-    workload_label: str = "app.kubernetes.io/name"
+    workload_label: LabelKey = "app.kubernetes.io/name"
     services: dict[str, ServiceTarget] = Field(default_factory=dict)
     """Provider service names (a PagerDuty service's name or id, an incident.io catalog entry, an
     Alertmanager service label) and where they run."""
     alertmanager: AlertmanagerMapping = Field(default_factory=AlertmanagerMapping)
     pagerduty: PagerDutyMapping = Field(default_factory=PagerDutyMapping)
     incidentio: IncidentIoMapping = Field(default_factory=IncidentIoMapping)
+
+    @model_validator(mode="after")
+    def _workloads_are_label_values(self) -> IntakeMapping:
+        for name, target in self.services.items():
+            if target.workload is None and (len(name) > 63 or not _LABEL_VALUE.fullmatch(name)):
+                raise ValueError(f"services.{name}: the name is not a label value; give its workload")
+        return self
 
 
 def mapping_from_document(document: object) -> IntakeMapping:
@@ -201,9 +211,13 @@ def _target(mapping: IntakeMapping, service: str, namespace: str | None) -> tupl
     known = mapping.services.get(service)
     if known is not None:
         return known.namespace, known.workload or service
-    if namespace:
-        return namespace, service
-    raise unknown_service(f"service {service!r} is not in the intake mapping's services")
+    if not namespace:
+        raise unknown_service(f"service {service!r} is not in the intake mapping's services")
+    if not _NAMESPACE.match(namespace):
+        raise unknown_service(f"{namespace!r}, the namespace of service {service!r}, is not a namespace name")
+    if len(service) > 63 or not _LABEL_VALUE.fullmatch(service):
+        raise unknown_service(f"service {service!r} is not a label value, so no workload carries it")
+    return namespace, service
 
 
 # Alertmanager's webhook_config body (version 4).
@@ -484,7 +498,8 @@ def _selector(mapping_label: str, workloads: tuple[str, ...]) -> dict[str, Any]:
 
 
 def desired_spec(report: IncidentReport, workload_label: str) -> dict[str, Any]:
-    """The Incident's spec as the provider says it, validated like the CRD validates it."""
+    """The Incident's spec as the provider says it, validated like the CRD validates it (the
+    mapping and ``_target`` have made sure its workloads are label values)."""
     spec = IncidentSpec(
         severity=report.severity,
         title=report.title[:TITLE_LIMIT],

@@ -123,7 +123,8 @@ def check_svix_signature(
         raise Refused(
             401,
             "bad-timestamp",
-            f"webhook-timestamp {sent_at.isoformat()} is outside the {window} replay window",
+            f"webhook-timestamp {sent_at.isoformat()} is more than {window.total_seconds():g} s from now "
+            "(the replay window)",
         )
     sent = [entry for entry in headers.signature.split() if entry.startswith("v1,")]
     expected = [svix_signature(body, headers.message_id, headers.timestamp, key) for key in keys]

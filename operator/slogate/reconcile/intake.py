@@ -71,7 +71,7 @@ class Intake:
         try:
             answer = self._handle(request)
         except Refused as refused:
-            log.warning("refused a %s webhook: %s", request.provider.value, refused.message)
+            log.warning("refused a webhook from %s: %s", request.provider.value, refused.message)
             answer = IntakeAnswer(refused.status, "refused", refused.reason, refused.message)
         self.telemetry.intake_request(request.provider.value, answer.result, answer.reason)
         return answer
