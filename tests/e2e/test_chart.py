@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from harness.chart import (
     CHART,
     PROMETHEUS,
+    can_i,
     extra_namespaces,
     installed,
     operator_args,
@@ -47,13 +48,6 @@ LOGS = ROOT / ".cluster" / "logs"
 
 ADMISSION_POLICY = ROOT / "deploy" / "admission" / "slogate-hold.yaml"
 WORKLOADS = ("deployments", "rollouts.argoproj.io")
-
-
-def can_i(cluster: Cluster, account: str, verb: str, resource: str, *scope: str) -> bool:
-    result = cluster.kubectl("auth", "can-i", verb, resource, "--as", account, *scope, check=False)
-    answer = result.stdout.strip()
-    assert answer in {"yes", "no"}, f"kubectl auth can-i {verb} {resource}: {result.stderr}{answer}"
-    return answer == "yes"
 
 
 def cluster_object_exists(cluster: Cluster, kind: str, name: str) -> bool:

@@ -16,6 +16,7 @@ import requests
 import yaml
 
 from harness.alertmanager import running_alertmanager
+from harness.chart import can_i, extra_namespaces, installed, operator_args, service_account_kubeconfig
 from harness.cluster import ROOT, Cluster
 from harness.intake import (
     ALERTMANAGER_TOKEN,
@@ -29,10 +30,11 @@ from harness.intake import (
 )
 from harness.kube import get, list_items
 from harness.observe import ready_deployment, spec_paused
-from harness.operator import OperatorProcess, start_operator
+from harness.operator import OperatorProcess, running_operator, start_operator
 from harness.processes import free_port
 from harness.prometheus import Prometheus, prometheus_server
 from harness.waiting import wait_until
+from slogate.api.incident import Incident
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 
@@ -260,3 +262,84 @@ def test_a_real_alertmanager_opens_and_resolves_an_incident_from_a_prometheus_al
         finally:
             prometheus.handle.exporter.stop_traffic(service)
             operator.stop()
+
+
+def test_the_chart_enables_the_intake_and_its_rbac_is_enough(
+    slogate_crds: Cluster, namespace: str, prometheus: Prometheus, tmp_path: Path
+) -> None:
+    """With intake.enabled, the chart's rendered flags parse, and the real operator authenticated as
+    the chart's ServiceAccount (namespaced mode) creates and resolves an Incident from a webhook
+    without one Forbidden; the Incident permissions stop at the watched namespace."""
+    cluster = slogate_crds
+    release = f"slogate-{namespace}"
+    account = f"system:serviceaccount:{namespace}:{release}"
+    with (
+        extra_namespaces(cluster, 2) as (team, outsider),
+        installed(
+            cluster,
+            release,
+            namespace,
+            "--set",
+            f"watchNamespaces={{{team}}}",
+            "--set",
+            "admission.installPolicy=false",
+            "--set",
+            "intake.enabled=true",
+            "--set",
+            "intake.credentials.existingSecret=intake-credentials",
+            "--set",
+            "intake.credentials.pagerdutySecretsKey=pagerduty",
+            "--set",
+            f"intake.mapping.services.checkout.namespace={team}",
+        ),
+    ):
+        rendered = operator_args(cluster, release, namespace)
+        assert "--intake-pagerduty-secret-file=/var/run/secrets/slogate/intake/pagerduty" in rendered
+        service = get(cluster, "service", f"{release}-intake", namespace)
+        assert service["spec"]["ports"][0]["port"] == 9095
+        for verb in ("get", "create", "patch"):
+            assert can_i(cluster, account, verb, Incident.names.crd_name, "-n", team), verb
+            assert not can_i(cluster, account, verb, Incident.names.crd_name, "-n", outsider), verb
+        assert not can_i(cluster, account, "delete", Incident.names.crd_name, "-n", team)
+
+        as_operator = service_account_kubeconfig(cluster, namespace, release)
+        scope = [arg for arg in rendered if arg.startswith(("--namespace=", "--leader-election-lease="))]
+        port = free_port()
+        (tmp_path / "pd").write_text(PAGERDUTY_SECRET + "\n")
+        (tmp_path / "mapping.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "workloadLabel": "app",
+                    "services": {"Checkout API": {"namespace": team, "workload": "checkout"}},
+                }
+            )
+        )
+        log = LOGS / f"operator-chart-intake-{namespace}.log"
+        with running_operator(
+            as_operator,
+            prometheus.url,
+            log,
+            *scope,
+            f"--intake-port={port}",
+            "--intake-address=127.0.0.1",
+            f"--intake-pagerduty-secret-file={tmp_path / 'pd'}",
+            f"--intake-mapping-file={tmp_path / 'mapping.yaml'}",
+        ):
+            url = f"http://127.0.0.1:{port}/webhooks/pagerduty"
+            triggered = encode(pagerduty_body())
+            answer = requests.post(
+                url, data=triggered, headers=pagerduty_headers(triggered, PAGERDUTY_SECRET), timeout=15
+            )
+            assert answer.status_code == 201, answer.text
+            later = datetime.now(UTC) + timedelta(seconds=1)
+            resolved = encode(
+                pagerduty_body(event_type="incident.resolved", status="resolved", occurred_at=later)
+            )
+            answer = requests.post(
+                url, data=resolved, headers=pagerduty_headers(resolved, PAGERDUTY_SECRET), timeout=15
+            )
+            assert answer.status_code == 200, answer.text
+            assert get(cluster, "sginc", "pagerduty-pgr0vu2", team)["spec"]["state"] == "Resolved"
+        text = log.read_text()
+        for refusal in ("Forbidden", "forbidden", "Not enough permissions"):
+            assert refusal not in text, f"{refusal!r} in {log}"
