@@ -24,6 +24,7 @@ from harness.chart import (
     can_i,
     extra_namespaces,
     installed,
+    namespaced,
     operator_args,
     service_account_kubeconfig,
 )
@@ -280,10 +281,7 @@ def test_the_operator_works_with_only_the_namespaced_rbac(
             cluster,
             release,
             namespace,
-            "--set",
-            f"watchNamespaces={{{team}}}",
-            "--set",
-            "admission.installPolicy=false",
+            *namespaced(team),
         ),
     ):
         as_operator = service_account_kubeconfig(cluster, namespace, release)

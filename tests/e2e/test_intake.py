@@ -16,7 +16,14 @@ import requests
 import yaml
 
 from harness.alertmanager import running_alertmanager
-from harness.chart import can_i, extra_namespaces, installed, operator_args, service_account_kubeconfig
+from harness.chart import (
+    can_i,
+    extra_namespaces,
+    installed,
+    namespaced,
+    operator_args,
+    service_account_kubeconfig,
+)
 from harness.cluster import ROOT, Cluster
 from harness.intake import (
     ALERTMANAGER_TOKEN,
@@ -279,10 +286,7 @@ def test_the_chart_enables_the_intake_and_its_rbac_is_enough(
             cluster,
             release,
             namespace,
-            "--set",
-            f"watchNamespaces={{{team}}}",
-            "--set",
-            "admission.installPolicy=false",
+            *namespaced(team),
             "--set",
             "intake.enabled=true",
             "--set",

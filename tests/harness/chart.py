@@ -37,6 +37,12 @@ def installed(cluster: Cluster, release: str, namespace: str, *values: str) -> I
         cluster.helm("uninstall", release, "-n", namespace, "--wait", check=False)
 
 
+def namespaced(*namespaces: str) -> tuple[str, ...]:
+    """Helm flags for namespaced mode over ``namespaces``, leaving the cluster's admission policy
+    (which other tests' operators install) alone."""
+    return ("--set", f"watchNamespaces={{{','.join(namespaces)}}}", "--set", "admission.installPolicy=false")
+
+
 def can_i(cluster: Cluster, account: str, verb: str, resource: str, *scope: str) -> bool:
     """``kubectl auth can-i --as account``: what the API server's authorizer allows."""
     result = cluster.kubectl("auth", "can-i", verb, resource, "--as", account, *scope, check=False)
