@@ -82,6 +82,10 @@ class Runtime:
     async def start(self) -> None:
         """List everything, then start the evaluation loop: nothing is decided on a partial view.
         With leader election, the loop stands by until this replica holds the Lease."""
+        if self.intake is not None:
+            # First, so a port already taken stops the start before anything runs. Every replica
+            # takes webhooks: the writes are idempotent and guarded by resourceVersion.
+            await asyncio.to_thread(self.intake.start)
         self.admission.load(await asyncio.to_thread(self.holdsets.list_holdsets))
         listing = await asyncio.to_thread(self.reader.list_all)
         workloads = [(WorkloadKind.DEPLOYMENT, body) for body in listing.deployments]
@@ -96,9 +100,6 @@ class Runtime:
             self.telemetry.leader(acting=True)
         self.tasks.append(asyncio.create_task(self.controller.cycle.run_forever(), name="slogate-evaluation"))
         self.tasks.append(asyncio.create_task(self.controller.rules.run_forever(), name="slogate-rules"))
-        if self.intake is not None:
-            # Every replica takes webhooks: the writes are idempotent and guarded by resourceVersion.
-            await asyncio.to_thread(self.intake.start)
 
     async def _lead(self, lease: KubernetesLease, election: LeaderElection) -> None:
         cycle = self.controller.cycle

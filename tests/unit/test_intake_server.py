@@ -3,6 +3,7 @@ it, a fake IncidentStore at reconcile's port; bounded bodies, concurrency and ti
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -15,7 +16,13 @@ from harness.fakes import IncidentStore, IntakeCounts
 from harness.intake import PAGERDUTY_SECRET, encode, pagerduty_body, pagerduty_headers
 from harness.processes import free_port
 from slogate.adapters.admission import write_self_signed_certificate
-from slogate.adapters.intake import CredentialFiles, IntakeServer, ServerLimits, tls_context
+from slogate.adapters.intake import (
+    CredentialFiles,
+    IntakeListenError,
+    IntakeServer,
+    ServerLimits,
+    tls_context,
+)
 from slogate.domain.intake import mapping_from_document
 from slogate.reconcile.intake import Intake
 from slogate.reconcile.ports import IntakeAnswer, IntakeRequest
@@ -155,4 +162,17 @@ def test_tls_from_a_secret_directory(tmp_path: Path, intake: Intake, counts: Int
         answer = post_pagerduty(base, encode(pagerduty_body()), verify=str(certfile))
         assert answer.status_code == 201
     finally:
+        server.stop()
+
+
+def test_a_port_already_taken_is_a_listen_error_naming_it(intake: Intake, counts: IntakeCounts) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = IntakeServer(
+            intake.handle, telemetry=counts, address="127.0.0.1", port=port, limits=ServerLimits()
+        )
+        with pytest.raises(IntakeListenError, match=f"cannot listen on 127.0.0.1:{port}"):
+            server.start()
         server.stop()

@@ -75,6 +75,10 @@ def tls_context(directory: Path) -> ssl.SSLContext:
     return context
 
 
+class IntakeListenError(Exception):
+    """The intake cannot listen (its port taken, its address not this host's): retrying won't help."""
+
+
 @dataclass(frozen=True)
 class ServerLimits:
     max_body_bytes: int = 1024 * 1024
@@ -127,7 +131,10 @@ class IntakeServer:
         self._thread.start()
         ready.wait()
         if failure:
-            raise failure[0]
+            where = f"{self._address}:{self._port}"
+            raise IntakeListenError(
+                f"the incident intake cannot listen on {where}: {failure[0]}"
+            ) from failure[0]
         scheme = "https" if self._tls else "http"
         log.info("incident intake listening on %s://%s:%d", scheme, self._address, self._port)
 
