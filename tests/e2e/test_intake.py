@@ -226,6 +226,7 @@ def test_a_real_alertmanager_opens_and_resolves_an_incident_from_a_prometheus_al
     port = free_port()
     rules = alert_rule(tmp_path / "alerts.yml", service, namespace)
     webhook = f"http://127.0.0.1:{port}/webhooks/alertmanager"
+    (tmp_path / "am-token").write_text(ALERTMANAGER_TOKEN + "\n")
     with (
         running_alertmanager(
             webhook, tmp_path / "am-token", LOGS / f"alertmanager-{namespace}.log"
@@ -234,11 +235,18 @@ def test_a_real_alertmanager_opens_and_resolves_an_incident_from_a_prometheus_al
             LOGS / f"prometheus-{namespace}.log", rule_files=(rules,), alertmanager=alertmanager.address
         ) as prometheus,
     ):
+        am_log = LOGS / f"alertmanager-{namespace}.log"
+        # The alert fires while the intake is down: Alertmanager's notification fails, and it retries.
+        prometheus.handle.exporter.set_traffic(service, requests_per_second=50, error_ratio=0.5)
+        wait_until(
+            lambda: "Notify for alerts failed" in am_log.read_text(),
+            60,
+            "Alertmanager to fail to notify the intake that is not listening yet",
+        )
         operator = start_intake_operator(
             cluster, prometheus.url, namespace, tmp_path, services={service: "cart"}, port=port
         ).operator
         try:
-            prometheus.handle.exporter.set_traffic(service, requests_per_second=50, error_ratio=0.5)
             opened = wait_until(
                 lambda: incidents(cluster, namespace), 60, "Alertmanager's webhook to open an Incident"
             )
@@ -261,7 +269,7 @@ def test_a_real_alertmanager_opens_and_resolves_an_incident_from_a_prometheus_al
             wait_until(
                 lambda: not spec_paused(cluster, "deployment", "cart", namespace), 15, "the release of cart"
             )
-            # Alertmanager re-sent the group as it changed; still one Incident, and no refusal.
+            # Alertmanager retried, then re-sent the group as it changed: still one Incident, no refusal.
             assert len(incidents(cluster, namespace)) == 1
             metrics = operator.metrics()
             assert 'provider="alertmanager",reason="new",result="created"} 1.0' in metrics
