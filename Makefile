@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed ## Python virtualenv with slogate and its test tools
 
 .PHONY: deps
-deps: venv binaries prometheus-operator-crd prometheus redis nginx ## everything the tests need on this machine
+deps: venv binaries prometheus-operator-crd prometheus alertmanager redis nginx ## everything the tests need on this machine
 
 .PHONY: binaries
 binaries: ## build (or reuse from $SLOGATE_CACHE) the cluster's Go binaries
@@ -34,6 +34,10 @@ prometheus-operator-crd: ## fetch (or reuse from $SLOGATE_CACHE) the PrometheusR
 .PHONY: prometheus
 prometheus: ## install Prometheus from Debian when it is missing
 	hack/install-debian-package.sh prometheus prometheus
+
+.PHONY: alertmanager
+alertmanager: ## install Alertmanager (the incident intake's e2e test) from Debian when it is missing
+	hack/install-debian-package.sh prometheus-alertmanager prometheus-alertmanager
 
 .PHONY: redis
 redis: ## install Redis (for the local Argo CD) from Debian when it is missing

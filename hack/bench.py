@@ -14,6 +14,8 @@ Every operator runs at its default evaluation interval (1 s).
   same run; slogate's must be the lower.
 - freeze_to_hold_p99, incident_to_hold_p99: from just before a ChangeFreeze or a P1 Incident is
   applied to each affected Deployment shown paused; target p99 under 1 s.
+- webhook_to_hold_p99: from just before a signed PagerDuty v3 incident.triggered (P1) is posted to
+  the operator's incident intake to each affected Deployment shown paused; target p99 under 1 s.
 - eval_cycle_500slo_2000deploy: one full evaluation cycle (every SLO queried, every workload
   decided, statuses written) with 500 SLOs over 2,000 Deployments, from the operator's own
   histogram; target under 5 s. peak_rss: the operator's peak resident memory (VmHWM) in that run;
@@ -35,10 +37,12 @@ import json
 import random
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +50,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 import bench_prometheus  # noqa: E402
+import requests  # noqa: E402
 from kubernetes import client, config  # noqa: E402
 
 from harness.cluster import Cluster, local_cluster  # noqa: E402
+from harness.intake import PAGERDUTY_SECRET, encode, pagerduty_body, pagerduty_headers  # noqa: E402
 from harness.kube import apply  # noqa: E402
 from harness.manifests import canary_rollout, deployment  # noqa: E402
 from harness.operator import OperatorProcess, install_crds, start_operator  # noqa: E402
+from harness.processes import free_port  # noqa: E402
 from harness.prometheus import PrometheusServer, prometheus_server  # noqa: E402
 from harness.slogate import REQUESTS, freeze, gate, incident, slo  # noqa: E402
 from slogate.reconcile.cycle import CycleSettings  # noqa: E402
@@ -110,13 +117,16 @@ def paused_names(cluster: Cluster, namespace: str) -> set[str]:
     return {item["metadata"]["name"] for item in items if item["spec"].get("paused")}
 
 
-def operator_for(cluster: Cluster, server: PrometheusServer, namespace: str) -> OperatorProcess:
+def operator_for(
+    cluster: Cluster, server: PrometheusServer, namespace: str, *extra_args: str
+) -> OperatorProcess:
     """The operator watching ``namespace``, at its default evaluation interval."""
     return start_operator(
         cluster,
         server.url,
         LOGS / f"bench-operator-{namespace}.log",
         f"--namespace={namespace}",
+        *extra_args,
         interval=None,
     )
 
@@ -279,9 +289,60 @@ def breach_to_abort(cluster: Cluster, server: PrometheusServer, *, by_argo_rollo
         return samples
 
 
-def apply_to_hold(
-    cluster: Cluster, server: PrometheusServer, make: Callable[[str], dict[str, Any]], kind: str
-) -> list[float]:
+@dataclass(frozen=True)
+class HoldTrial:
+    """How one kind of hold is opened and closed in a namespace, and the operator flags it needs."""
+
+    kind: str
+    open: Callable[[Cluster, str, str], str]
+    """Opens a hold named after ``name`` in a namespace (the clock starts just before); returns the
+    name of the resource that holds."""
+    operator_args: Callable[[str], tuple[str, ...]] = lambda namespace: ()
+    """The operator's extra flags for a namespace."""
+
+
+def applied(kind: str, make: Callable[[str], dict[str, Any]]) -> HoldTrial:
+    """A hold that is a resource the test applies."""
+
+    def open_hold(cluster: Cluster, name: str, namespace: str) -> str:
+        apply(cluster, make(name), namespace)
+        return name
+
+    return HoldTrial(kind=kind, open=open_hold)
+
+
+def webhook_trial(directory: Path) -> HoldTrial:
+    """A P1 opened by a signed PagerDuty v3 webhook posted to the operator's incident intake."""
+    port = free_port()
+    secrets, mapping = directory / "pagerduty-secrets", directory / "mapping.yaml"
+    secrets.write_text(PAGERDUTY_SECRET + "\n")
+
+    def intake_flags(namespace: str) -> tuple[str, ...]:
+        services = {"Checkout API": {"namespace": namespace, "workload": "svc"}}
+        mapping.write_text(json.dumps({"workloadLabel": "app", "services": services}))
+        return (
+            f"--intake-port={port}",
+            "--intake-address=127.0.0.1",
+            f"--intake-pagerduty-secret-file={secrets}",
+            f"--intake-mapping-file={mapping}",
+        )
+
+    def open_hold(cluster: Cluster, name: str, namespace: str) -> str:
+        body = encode(pagerduty_body(incident_id=name.replace("-", "").upper(), priority="P1"))
+        answer = requests.post(
+            f"http://127.0.0.1:{port}/webhooks/pagerduty",
+            data=body,
+            headers=pagerduty_headers(body, PAGERDUTY_SECRET),
+            timeout=10,
+        )
+        if answer.status_code != 201:
+            raise SystemExit(f"bench: the intake answered {answer.status_code}: {answer.text}")
+        return str(answer.json()["incident"])
+
+    return HoldTrial(kind="Incident", open=open_hold, operator_args=intake_flags)
+
+
+def apply_to_hold(cluster: Cluster, server: PrometheusServer, trial_kind: HoldTrial) -> list[float]:
     samples: list[float] = []
     with bench_namespace(cluster) as namespace:
         names = [f"svc-{index}" for index in range(WORKLOADS_PER_HOLD_TRIAL)]
@@ -300,13 +361,13 @@ def apply_to_hold(
             },
             namespace,
         )
-        operator = operator_for(cluster, server, namespace)
+        operator = operator_for(cluster, server, namespace, *trial_kind.operator_args(namespace))
         try:
             for trial in range(HOLD_TRIALS):
                 poll(lambda: not paused_names(cluster, namespace), 60, "every workload to be released")
-                name = f"{kind.lower()}-{trial}"
+                name = f"{trial_kind.kind.lower()}-{trial}"
                 started = time.monotonic()
-                apply(cluster, make(name), namespace)
+                holder = trial_kind.open(cluster, name, namespace)
                 pending = set(names)
                 while pending:
                     now_paused = paused_names(cluster, namespace) & pending
@@ -314,9 +375,11 @@ def apply_to_hold(
                     samples += [stamp - started] * len(now_paused)
                     pending -= now_paused
                     if stamp - started > 60:
-                        raise SystemExit(f"bench: {kind} did not hold {sorted(pending)} within 60 s")
+                        raise SystemExit(
+                            f"bench: {trial_kind.kind} did not hold {sorted(pending)} within 60 s"
+                        )
                     time.sleep(0.02)
-                cluster.kubectl("delete", kind.lower(), name, "-n", namespace)
+                cluster.kubectl("delete", trial_kind.kind.lower(), holder, "-n", namespace)
         finally:
             operator.stop()
     return samples
@@ -541,11 +604,18 @@ def main() -> None:
         analysed = breach_to_abort(cluster, server, by_argo_rollouts=True)
         report("breach_to_abort_p50_argo_rollouts", statistics.median(analysed), "s")
         report("breach_to_abort_max_argo_rollouts", max(analysed), "s")
-        freezes = apply_to_hold(cluster, server, lambda name: freeze(name, duration="2h"), "ChangeFreeze")
+        freezes = apply_to_hold(
+            cluster, server, applied("ChangeFreeze", lambda name: freeze(name, duration="2h"))
+        )
         report("freeze_to_hold_p50", statistics.median(freezes), "s")
         report("freeze_to_hold_p99", percentile(freezes, 0.99), "s")
-        incidents = apply_to_hold(cluster, server, lambda name: incident(name, app="svc"), "Incident")
+        incidents = apply_to_hold(
+            cluster, server, applied("Incident", lambda name: incident(name, app="svc"))
+        )
         report("incident_to_hold_p99", percentile(incidents, 0.99), "s")
+        with tempfile.TemporaryDirectory(prefix="slogate-bench-intake-") as directory:
+            webhooks = apply_to_hold(cluster, server, webhook_trial(Path(directory)))
+        report("webhook_to_hold_p99", percentile(webhooks, 0.99), "s")
         changes, leaked = leaked_during_freeze(cluster, server)
         print(f"deploys_leaked_during_freeze: {leaked} pods (over {changes} deploys)", flush=True)
         with_policy, without_policy = admission_overhead(cluster)

@@ -48,6 +48,19 @@ done
 rendered="$("$helm" template slogate "$CHART" -f "$CHART/ci/cluster-values.yaml" --set recordingRules.prometheusRules=off)"
 [[ "$rendered" != *"prometheusrules"* && "$rendered" == *"--prometheus-rules=off"* ]] ||
   die "recordingRules.prometheusRules=off must pass the flag and grant no prometheusrules permission"
+# The incident intake: its flags, files, Service and the Incident permissions, only when enabled.
+rendered="$("$helm" template slogate "$CHART" -n slogate-system -f "$CHART/ci/cluster-values.yaml" \
+  --set intake.enabled=true --set intake.credentials.existingSecret=intake-creds \
+  --set intake.credentials.pagerdutySecretsKey=pagerduty --set intake.tls.existingSecret=intake-tls \
+  --set intake.mapping.services.checkout.namespace=shop)"
+for expected in "--intake-port=9095" "--intake-pagerduty-secret-file=/var/run/secrets/slogate/intake/pagerduty" \
+  "--intake-tls-dir=/var/run/secrets/slogate/intake-tls" "name: slogate-intake" "secretName: intake-creds" \
+  'resources: ["incidents"]' "namespace: shop"; do
+  [[ "$rendered" == *"$expected"* ]] || die "intake.enabled=true renders no '$expected'"
+done
+[[ "$rendered" != *"--intake-alertmanager-token-file"* ]] || die "an empty credentials key must pass no flag"
+rendered="$("$helm" template slogate "$CHART" -f "$CHART/ci/cluster-values.yaml")"
+[[ "$rendered" != *"intake"* ]] || die "the intake must render nothing while intake.enabled=false"
 info "chart lints clean and renders with $(ls "$CHART"/ci/*-values.yaml | wc -l) values files"
 
 # Each bad value, and a fragment the error must contain so the user knows what to fix.
@@ -69,6 +82,9 @@ refused=(
   "recordingRules.prometheusRules=sometimes|at '/recordingRules/prometheusRules'"
   "recordingRules.configMap.name=Bad_Name|at '/recordingRules/configMap/name'"
   "sinks.webhook.headers={X-Team: sre}|sinks.webhook.headers and sinks.webhook.tokenSecret need sinks.webhook.url"
+  "intake.enabled=true|intake.enabled needs intake.credentials.existingSecret"
+  "intake.port=0|at '/intake/port'"
+  "intake.replayWindow=5 minutes|at '/intake/replayWindow'"
 )
 for case in "${refused[@]}"; do
   setting="${case%%|*}" expected="${case#*|}"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install a Debian package when the machine lacks its command:
 #   hack/install-debian-package.sh COMMAND PACKAGE
-# The tests start their own prometheus, redis-server (the local Argo CD's cache) and nginx (a
-# reverse proxy in front of Prometheus) on free loopback ports; the packages' services are neither
-# needed nor started.
+# The tests start their own prometheus, prometheus-alertmanager (the incident intake's e2e test),
+# redis-server (the local Argo CD's cache) and nginx (a reverse proxy in front of Prometheus) on
+# free loopback ports; the packages' services are neither needed nor started.
 set -euo pipefail
 command_name=${1:?usage: $0 COMMAND PACKAGE}
 package=${2:?usage: $0 COMMAND PACKAGE}

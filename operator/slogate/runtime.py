@@ -22,6 +22,8 @@ from kubernetes import client, config
 from slogate.adapters.admission import KubernetesHoldSets, ensure_admission_policy, serves_admission_policies
 from slogate.adapters.cluster import ClusterReader, StatusPatcher, WorkloadHistory
 from slogate.adapters.events import KubernetesEvents
+from slogate.adapters.incidents import KubernetesIncidents
+from slogate.adapters.intake import CredentialFiles, IntakeServer, ServerLimits, tls_context
 from slogate.adapters.lease import KubernetesLease
 from slogate.adapters.prometheus import PrometheusQueries, PrometheusSettings
 from slogate.adapters.rules import KubernetesRules
@@ -33,12 +35,14 @@ from slogate.api.holdset import AdmissionMode
 from slogate.reconcile.admission import AdmissionHolds
 from slogate.reconcile.controller import Controller
 from slogate.reconcile.cycle import CycleSettings, EvaluationCycle
+from slogate.reconcile.intake import Intake
 from slogate.reconcile.ports import DecisionSink
 from slogate.reconcile.rules import RuleDelivery, RuleDeliverySettings
 from slogate.reconcile.workloads import WorkloadReconciler
 from slogate.reconcile.world import World
 from slogate.settings import (
     AdmissionChoice,
+    IntakeSettings,
     LeaderElection,
     OperatorSettings,
     PrometheusConnection,
@@ -72,11 +76,16 @@ class Runtime:
     admission: AdmissionHolds
     holdsets: KubernetesHoldSets
     lease: KubernetesLease | None = None
+    intake: IntakeServer | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
         """List everything, then start the evaluation loop: nothing is decided on a partial view.
         With leader election, the loop stands by until this replica holds the Lease."""
+        if self.intake is not None:
+            # First, so a port already taken stops the start before anything runs. Every replica
+            # takes webhooks: the writes are idempotent and guarded by resourceVersion.
+            await asyncio.to_thread(self.intake.start)
         self.admission.load(await asyncio.to_thread(self.holdsets.list_holdsets))
         listing = await asyncio.to_thread(self.reader.list_all)
         workloads = [(WorkloadKind.DEPLOYMENT, body) for body in listing.deployments]
@@ -120,6 +129,8 @@ class Runtime:
 
     async def stop(self) -> None:
         """Stop acting first, then give the Lease up so a standby takes over at its next try."""
+        if self.intake is not None:
+            await asyncio.to_thread(self.intake.stop)
         for task in self.tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -188,6 +199,39 @@ def prometheus_queries(prometheus: PrometheusConnection) -> PrometheusQueries:
     )
 
 
+def credential_files(intake: IntakeSettings) -> CredentialFiles:
+    return CredentialFiles(
+        alertmanager_token=intake.alertmanager_token_file,
+        alertmanager_basic_auth=intake.alertmanager_basic_auth_file,
+        pagerduty_secret=intake.pagerduty_secret_file,
+        incidentio_secret=intake.incidentio_secret_file,
+    )
+
+
+def intake_server(
+    api: client.ApiClient, settings: OperatorSettings, intake: IntakeSettings, telemetry: PrometheusTelemetry
+) -> IntakeServer:
+    """The incident intake (``slogate run`` checked its mapping and credential files)."""
+    timeout = intake.write_timeout.total_seconds()
+    service = Intake(
+        store=KubernetesIncidents(api, field_manager=settings.field_manager, timeout_seconds=timeout),
+        mapping=intake.mapping,
+        credentials=credential_files(intake).read,
+        clock=utc_now,
+        telemetry=telemetry,
+        namespaces=settings.namespaces,
+        replay_window=intake.replay_window,
+    )
+    return IntakeServer(
+        service.handle,
+        telemetry=telemetry,
+        address=intake.address,
+        port=intake.port,
+        limits=ServerLimits(intake.max_body_bytes, intake.concurrency, timeout),
+        tls=tls_context(intake.tls_dir) if intake.tls_dir else None,
+    )
+
+
 def build_runtime(settings: OperatorSettings) -> Runtime:
     api = api_client()
     queries = prometheus_queries(settings.prometheus)
@@ -243,4 +287,7 @@ def build_runtime(settings: OperatorSettings) -> Runtime:
         reader=ClusterReader(api, settings.namespaces),
         admission=admission,
         holdsets=holdsets,
+        intake=intake_server(api, settings, settings.intake, telemetry)
+        if settings.intake is not None
+        else None,
     )

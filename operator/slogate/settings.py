@@ -14,6 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from slogate.api.gate import NoDataPolicy
+from slogate.domain.intake import IntakeMapping
 
 
 class LogFormat(StrEnum):
@@ -101,6 +102,29 @@ class RecordingRules:
     """NAMESPACE, NAME of a ConfigMap holding every SLO's rules under ``slogate-rules.yaml``."""
 
 
+@dataclass(frozen=True)
+class IntakeSettings:
+    """The incident intake: webhooks from Alertmanager, PagerDuty and incident.io turned into
+    Incidents, on a port of its own (docs/intake.md). Off unless a port is given."""
+
+    port: int
+    address: str = "0.0.0.0"  # noqa: S104  (a pod serves on all interfaces)
+    tls_dir: Path | None = None
+    """A directory holding tls.crt and tls.key (a mounted kubernetes.io/tls Secret); plain HTTP without."""
+    mapping: IntakeMapping = field(default_factory=IntakeMapping)
+    """The workload label, services and severity/state mappings (from --intake-mapping-file)."""
+    alertmanager_token_file: Path | None = None
+    alertmanager_basic_auth_file: Path | None = None
+    pagerduty_secret_file: Path | None = None
+    incidentio_secret_file: Path | None = None
+    max_body_bytes: int = 1024 * 1024
+    concurrency: int = 8
+    replay_window: timedelta = timedelta(minutes=5)
+    """How far a Svix webhook-timestamp may be from now, either way."""
+    write_timeout: timedelta = timedelta(seconds=10)
+    """The most a webhook waits for the API server (each call, and the whole request)."""
+
+
 def default_identity() -> str:
     """This replica's name in the Lease: the pod name where the chart sets POD_ID, else host and
     process id (unique for two operators on one machine)."""
@@ -147,6 +171,8 @@ class OperatorSettings:
     admission: AdmissionSettings = field(default_factory=AdmissionSettings)
     """POST every decision as JSON to a webhook too; off when None."""
     recording_rules: RecordingRules = field(default_factory=RecordingRules)
+    intake: IntakeSettings | None = None
+    """The incident intake's server; off when None."""
     argocd_tracking_label: str | None = None
     """The label Argo CD tracks resources by (application.instanceLabelKey) when its tracking method
     is label; its tracking annotation is recognised always."""

@@ -21,8 +21,10 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from harness.chart import (
     CHART,
     PROMETHEUS,
+    can_i,
     extra_namespaces,
     installed,
+    namespaced,
     operator_args,
     service_account_kubeconfig,
 )
@@ -47,13 +49,6 @@ LOGS = ROOT / ".cluster" / "logs"
 
 ADMISSION_POLICY = ROOT / "deploy" / "admission" / "slogate-hold.yaml"
 WORKLOADS = ("deployments", "rollouts.argoproj.io")
-
-
-def can_i(cluster: Cluster, account: str, verb: str, resource: str, *scope: str) -> bool:
-    result = cluster.kubectl("auth", "can-i", verb, resource, "--as", account, *scope, check=False)
-    answer = result.stdout.strip()
-    assert answer in {"yes", "no"}, f"kubectl auth can-i {verb} {resource}: {result.stderr}{answer}"
-    return answer == "yes"
 
 
 def cluster_object_exists(cluster: Cluster, kind: str, name: str) -> bool:
@@ -304,10 +299,7 @@ def test_the_operator_works_with_only_the_namespaced_rbac(
             cluster,
             release,
             namespace,
-            "--set",
-            f"watchNamespaces={{{team}}}",
-            "--set",
-            "admission.installPolicy=false",
+            *namespaced(team),
         ),
     ):
         as_operator = service_account_kubeconfig(cluster, namespace, release)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.chart import extra_namespaces, installed, operator_args, service_account_kubeconfig
+from harness.chart import extra_namespaces, installed, namespaced, operator_args, service_account_kubeconfig
 from harness.cluster import ROOT, Cluster, component_dir
 from harness.kube import apply, get, list_items, merge_patch
 from harness.operator import OperatorProcess, running_operator
@@ -148,10 +148,7 @@ def test_the_charts_namespaced_rbac_lets_the_operator_deliver_both(
             cluster,
             release,
             namespace,
-            "--set",
-            f"watchNamespaces={{{team}}}",
-            "--set",
-            "admission.installPolicy=false",
+            *namespaced(team),
             "--set",
             "recordingRules.configMap.enabled=true",
             "--set",

@@ -37,6 +37,20 @@ def installed(cluster: Cluster, release: str, namespace: str, *values: str) -> I
         cluster.helm("uninstall", release, "-n", namespace, "--wait", check=False)
 
 
+def namespaced(*namespaces: str) -> tuple[str, ...]:
+    """Helm flags for namespaced mode over ``namespaces``, leaving the cluster's admission policy
+    (which other tests' operators install) alone."""
+    return ("--set", f"watchNamespaces={{{','.join(namespaces)}}}", "--set", "admission.installPolicy=false")
+
+
+def can_i(cluster: Cluster, account: str, verb: str, resource: str, *scope: str) -> bool:
+    """``kubectl auth can-i --as account``: what the API server's authorizer allows."""
+    result = cluster.kubectl("auth", "can-i", verb, resource, "--as", account, *scope, check=False)
+    answer = result.stdout.strip()
+    assert answer in {"yes", "no"}, f"kubectl auth can-i {verb} {resource}: {result.stderr}{answer}"
+    return answer == "yes"
+
+
 def operator_args(cluster: Cluster, release: str, namespace: str) -> list[str]:
     deployment = get(cluster, "deployment", release, namespace)
     args: list[str] = deployment["spec"]["template"]["spec"]["containers"][0]["args"]

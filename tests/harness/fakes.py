@@ -12,6 +12,7 @@ from slogate.api.incident import RecentDeployment
 from slogate.reconcile.ports import (
     Annotations,
     EventType,
+    IncidentConflictError,
     InvolvedObject,
     PrometheusUnavailableError,
     QueryResult,
@@ -133,3 +134,57 @@ class NoRuleStore:
 
     def apply_config_map(self, namespace: str, name: str, data: Mapping[str, str]) -> None:
         raise AssertionError("no ConfigMap is configured")
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch, as the API server applies ``application/merge-patch+json``."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
+
+
+@dataclass
+class IncidentStore:
+    """Incidents by namespace and name, with resourceVersion preconditions as the API server has."""
+
+    incidents: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    writes: int = 0
+    version: int = 0
+
+    def read_incident(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        return self.incidents.get((namespace, name))
+
+    def create_incident(self, body: Mapping[str, Any]) -> None:
+        key = (body["metadata"]["namespace"], body["metadata"]["name"])
+        if key in self.incidents:
+            raise IncidentConflictError("exists")
+        self._store(key, dict(body))
+
+    def patch_incident(self, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
+        current = self.incidents.get((namespace, name))
+        if current is None:
+            raise IncidentConflictError("gone")
+        expected = patch.get("metadata", {}).get("resourceVersion")
+        if expected is not None and expected != current["metadata"]["resourceVersion"]:
+            raise IncidentConflictError("stale resourceVersion")
+        self._store((namespace, name), merge_patch(current, patch))
+
+    def _store(self, key: tuple[str, str], body: dict[str, Any]) -> None:
+        self.version += 1
+        self.writes += 1
+        body["metadata"] = {**body["metadata"], "resourceVersion": str(self.version)}
+        self.incidents[key] = body
+
+
+@dataclass
+class IntakeCounts:
+    requests: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def intake_request(self, provider: str, result: str, reason: str) -> None:
+        self.requests.append((provider, result, reason))

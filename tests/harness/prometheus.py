@@ -129,7 +129,12 @@ class PrometheusServer:
     (to test what slogate does while Prometheus is down)."""
 
     def __init__(
-        self, workdir: Path, exporter: RequestExporter, log: Path, rule_files: tuple[Path, ...] = ()
+        self,
+        workdir: Path,
+        exporter: RequestExporter,
+        log: Path,
+        rule_files: tuple[Path, ...] = (),
+        alertmanager: str | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -144,6 +149,11 @@ class PrometheusServer:
             f"  scrape_interval: {SCRAPE_INTERVAL_SECONDS}s\n"
             f"  evaluation_interval: {SCRAPE_INTERVAL_SECONDS}s\n"
             + (f"rule_files:\n{rules}" if rules else "")
+            + (
+                f"alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{alertmanager}']\n"
+                if alertmanager
+                else ""
+            )
             + "scrape_configs:\n"
             "  - job_name: test-exporter\n"
             "    static_configs:\n"
@@ -178,11 +188,13 @@ def prometheus_server(
     log: Path,
     rule_files: tuple[Path, ...] = (),
     history: Callable[[Path], None] | None = None,
+    alertmanager: str | None = None,
 ) -> Iterator[PrometheusServer]:
     """A started PrometheusServer scraping a fresh exporter every second; stopped on exit.
-    ``history`` writes blocks into the data directory before Prometheus starts (a backfill)."""
+    ``history`` writes blocks into the data directory before Prometheus starts (a backfill);
+    ``alertmanager`` (host:port) receives the alerts of the rule files."""
     with running_exporter() as exporter, tempfile.TemporaryDirectory(prefix="slogate-prom-") as workdir:
-        server = PrometheusServer(Path(workdir), exporter, log, rule_files)
+        server = PrometheusServer(Path(workdir), exporter, log, rule_files, alertmanager)
         if history is not None:
             history(server.data)
         server.start()

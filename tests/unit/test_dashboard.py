@@ -52,6 +52,7 @@ def exported_series() -> set[str]:
     telemetry.admission_mode("MutatingAdmissionPolicy", ("MutatingAdmissionPolicy", "Webhook"))
     telemetry.leader(acting=True)
     telemetry.admission_review("Deployment", held=True)
+    telemetry.intake_request("pagerduty", "refused", "bad-signature")
     telemetry.slos([SloReading("shop", "checkout", "Burning", 98.5, -50.0, {"5m": 15.0})])
     return {sample.name for family in telemetry.registry.collect() for sample in family.samples}
 

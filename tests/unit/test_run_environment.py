@@ -4,6 +4,7 @@ like its flag, refused in one line that names it. A bad variable never breaks an
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +34,10 @@ BAD_VALUES = {
     "WEBHOOK_HEADERS": ("no colon here", "use the form 'Name: value'"),
     "PROMETHEUS_URL": ("prometheus:9090", "is not an http(s) URL"),
     "GRAFANA_URL": ("grafana", "is not an http(s) URL"),
+    "INTAKE_PORT": ("http", "use a number from 1 to 65535"),
+    "INTAKE_MAX_BODY_BYTES": ("1MB", "a size in bytes of at least 1024"),
+    "INTAKE_CONCURRENCY": ("0", "a number from 1 to 256"),
+    "INTAKE_REPLAY_WINDOW": ("five minutes", "use a duration such as 10s"),
 }
 
 
@@ -96,3 +101,40 @@ def test_defaults_stand_without_variables() -> None:
     assert chosen.metrics_port == 9464
     assert chosen.admission.choice is AdmissionChoice.AUTO
     assert chosen.namespaces == ()
+
+
+def test_the_incident_intake_is_off_unless_a_port_is_given(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert settings().intake is None
+    secrets = tmp_path / "pagerduty-secrets"
+    secrets.write_text("one\ntwo\n")
+    monkeypatch.setenv("SLOGATE_INTAKE_PORT", "9095")
+    monkeypatch.setenv("SLOGATE_INTAKE_PAGERDUTY_SECRET_FILE", str(secrets))
+    monkeypatch.setenv("SLOGATE_INTAKE_REPLAY_WINDOW", "2m")
+    intake = settings(("--intake-concurrency=4",)).intake
+    assert intake is not None
+    assert (intake.port, intake.concurrency, intake.replay_window) == (9095, 4, timedelta(minutes=2))
+    assert intake.pagerduty_secret_file == secrets
+
+
+def test_intake_files_without_an_intake_port_are_refused() -> None:
+    with pytest.raises(SystemExit, match="--intake-pagerduty-secret-file need --intake-port"):
+        settings(("--intake-pagerduty-secret-file=/s",))
+
+
+def test_a_bad_intake_mapping_or_secret_file_stops_the_start_in_one_line(tmp_path: Path) -> None:
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("services:\n  checkout: {namespace: shop, team: payments}\n")
+    with pytest.raises(SystemExit) as refused:
+        settings(("--intake-port=9095", f"--intake-mapping-file={mapping}"))
+    assert "--intake-mapping-file" in str(refused.value.code)
+    assert "services.checkout.team" in str(refused.value.code)
+    secrets = tmp_path / "incidentio"
+    secrets.write_text("whsec_%%%\n")
+    with pytest.raises(SystemExit, match="the intake's credentials: a Svix signing secret is whsec_"):
+        settings(("--intake-port=9095", f"--intake-incidentio-secret-file={secrets}"))
+    mapping.write_text("services:\n  checkout: {namespace: shop, workload: checkout-api}\n")
+    intake = settings(("--intake-port=9095", f"--intake-mapping-file={mapping}")).intake
+    assert intake is not None
+    assert intake.mapping.services["checkout"].workload == "checkout-api"

@@ -84,6 +84,12 @@ namespace is added in namespaced mode: its freezes and incidents must be seen to
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]
+{{- if .Values.intake.enabled }}
+# The incident intake: find the Incident a webhook is about, create it or bring it up to date.
+- apiGroups: ["slogate.dev"]
+  resources: ["incidents"]
+  verbs: ["get", "create", "patch"]
+{{- end }}
 # The holds admission applies: one HoldSet per namespace, created on the first hold, deleted after
 # the last (docs/admission.md). Every replica watches them, so a standby answers the webhook too.
 - apiGroups: ["slogate.dev"]

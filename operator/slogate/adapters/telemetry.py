@@ -4,8 +4,8 @@ Decisions by workload kind, action and the check that decided; how long an evalu
 and how many SLOs it covered; Prometheus and reconcile failures; which admission mechanism holds
 deploys, what the fallback webhook answered, and the deploys it missed (held late by the
 reconcile, with the pods that had started); whether this replica is the one that acts
-(``slogate_leader``); and every SLO's state, SLI, budget left and burn rate per window, so
-dashboards and alerts need not read resource status.
+(``slogate_leader``); the webhooks the incident intake answered; and every SLO's state, SLI, budget
+left and burn rate per window, so dashboards and alerts need not read resource status.
 A registry per operator instance keeps tests and several operators in one process apart.
 
 The SLO series (a dozen per SLO: 6,000 for 500 SLOs) are not gauges set one by one: each cycle
@@ -137,6 +137,14 @@ class PrometheusTelemetry:
             registry=self.registry,
         )
 
+        self._intake_requests = Counter(
+            "slogate_intake_requests",
+            "Webhooks the incident intake answered, by provider, result (created, updated, unchanged, "
+            "ignored, refused) and reason (e.g. bad-signature, bad-timestamp, malformed, unknown-service).",
+            ["provider", "result", "reason"],
+            registry=self.registry,
+        )
+
         self._slo_metrics = SloMetrics()
         self.registry.register(self._slo_metrics)
 
@@ -156,6 +164,9 @@ class PrometheusTelemetry:
     def held_late(self, workload_kind: str, namespace: str, pods: int) -> None:
         self._held_late.labels(workload_kind=workload_kind, namespace=namespace).inc()
         self._pods_leaked.labels(workload_kind=workload_kind, namespace=namespace).inc(pods)
+
+    def intake_request(self, provider: str, result: str, reason: str) -> None:
+        self._intake_requests.labels(provider=provider, result=result, reason=reason).inc()
 
     def decision(self, workload_kind: str, action: str, reason: str) -> None:
         self._decisions.labels(workload_kind=workload_kind, action=action, reason=reason).inc()

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import kopf
+import yaml
 
 import slogate.handlers  # noqa: F401  (importing registers the handlers with kopf)
 from slogate.api.durations import parse_duration
@@ -26,10 +27,13 @@ from slogate.cli.environment import (
     port,
     resolve_environment,
 )
+from slogate.domain.intake import IntakeMapping, mapping_from_document
+from slogate.runtime import credential_files
 from slogate.settings import (
     AdmissionChoice,
     AdmissionSettings,
     GrafanaConnection,
+    IntakeSettings,
     LeaderElection,
     LogFormat,
     OperatorSettings,
@@ -191,6 +195,135 @@ def _admission(args: argparse.Namespace) -> AdmissionSettings:
     )
 
 
+def _size(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1024:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size in bytes of at least 1024")
+    return int(text)
+
+
+def _count(text: str) -> int:
+    if not text.strip().isdigit() or not 1 <= int(text) <= 256:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 1 to 256")
+    return int(text)
+
+
+def _add_intake_flags(run: argparse.ArgumentParser) -> None:
+    intake = run.add_argument_group(
+        "incident intake",
+        "Incidents from Alertmanager, PagerDuty and incident.io webhooks (see docs/intake.md); secrets "
+        "are files (a mounted Secret), one a line, re-read for every request",
+    )
+    intake.add_argument(
+        "--intake-port",
+        type=port,
+        default=FromEnvironment("INTAKE_PORT", port),
+        help="port of the incident intake (env SLOGATE_INTAKE_PORT); off when omitted",
+    )
+    intake.add_argument(
+        "--intake-address",
+        default=FromEnvironment("INTAKE_ADDRESS", str, "0.0.0.0"),  # noqa: S104  (a pod serves on all interfaces)
+        help="address the intake listens on (default 0.0.0.0)",
+    )
+    intake.add_argument(
+        "--intake-tls-dir",
+        type=Path,
+        default=FromEnvironment("INTAKE_TLS_DIR", Path),
+        help="serve HTTPS with tls.crt and tls.key from this directory (a mounted kubernetes.io/tls Secret)",
+    )
+    intake.add_argument(
+        "--intake-mapping-file",
+        type=Path,
+        default=FromEnvironment("INTAKE_MAPPING_FILE", Path),
+        help="YAML mapping of services to namespaces and of providers' severities and states "
+        "(env SLOGATE_INTAKE_MAPPING_FILE); the documented defaults when omitted",
+    )
+    for flag, what in (
+        ("alertmanager-token-file", "bearer tokens Alertmanager's http_config.authorization sends"),
+        ("alertmanager-basic-auth-file", "user:password lines Alertmanager's http_config.basic_auth sends"),
+        ("pagerduty-secret-file", "PagerDuty v3 webhook signing secrets"),
+        ("incidentio-secret-file", "incident.io webhook signing secrets (whsec_...)"),
+    ):
+        variable = "INTAKE_" + flag.upper().replace("-", "_")
+        intake.add_argument(
+            f"--intake-{flag}",
+            type=Path,
+            default=FromEnvironment(variable, Path),
+            help=f"file of {what}, one a line (env SLOGATE_{variable}); that provider is refused without",
+        )
+    intake.add_argument(
+        "--intake-max-body-bytes",
+        type=_size,
+        default=FromEnvironment("INTAKE_MAX_BODY_BYTES", _size, 1024 * 1024),
+        help="larger webhook bodies are refused with 413 (default 1048576)",
+    )
+    intake.add_argument(
+        "--intake-concurrency",
+        type=_count,
+        default=FromEnvironment("INTAKE_CONCURRENCY", _count, 8),
+        help="webhooks handled at once; more are refused with 503 and Retry-After (default 8)",
+    )
+    intake.add_argument(
+        "--intake-replay-window",
+        type=_duration,
+        default=FromEnvironment("INTAKE_REPLAY_WINDOW", _duration, timedelta(minutes=5)),
+        help="how far incident.io's webhook-timestamp may be from now (default 5m)",
+    )
+    intake.add_argument(
+        "--intake-write-timeout",
+        type=_duration,
+        default=FromEnvironment("INTAKE_WRITE_TIMEOUT", _duration, timedelta(seconds=10)),
+        help="the most a webhook waits for the API server (default 10s)",
+    )
+
+
+def _intake(args: argparse.Namespace) -> IntakeSettings | None:
+    if args.intake_port is None:
+        given = [
+            name
+            for name in (
+                "tls_dir",
+                "mapping_file",
+                "alertmanager_token_file",
+                "alertmanager_basic_auth_file",
+                "pagerduty_secret_file",
+                "incidentio_secret_file",
+            )
+            if getattr(args, f"intake_{name}") is not None
+        ]
+        if given:
+            flags = ", ".join("--intake-" + name.replace("_", "-") for name in given)
+            raise SystemExit(f"slogate run: {flags} need --intake-port")
+        return None
+    settings = IntakeSettings(
+        port=args.intake_port,
+        address=args.intake_address,
+        tls_dir=args.intake_tls_dir,
+        mapping=_intake_mapping(args.intake_mapping_file),
+        alertmanager_token_file=args.intake_alertmanager_token_file,
+        alertmanager_basic_auth_file=args.intake_alertmanager_basic_auth_file,
+        pagerduty_secret_file=args.intake_pagerduty_secret_file,
+        incidentio_secret_file=args.intake_incidentio_secret_file,
+        max_body_bytes=args.intake_max_body_bytes,
+        concurrency=args.intake_concurrency,
+        replay_window=args.intake_replay_window,
+        write_timeout=args.intake_write_timeout,
+    )
+    try:
+        credential_files(settings).read()
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"slogate run: the intake's credentials: {error}") from None
+    return settings
+
+
+def _intake_mapping(path: Path | None) -> IntakeMapping:
+    if path is None:
+        return IntakeMapping()
+    try:
+        return mapping_from_document(yaml.safe_load(path.read_text()))
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        raise SystemExit(f"slogate run: --intake-mapping-file {path}: {error}") from None
+
+
 def _add_recording_rule_flags(run: argparse.ArgumentParser) -> None:
     rules = run.add_argument_group(
         "recording rules", "where the SLOs' recording rules are written (see docs/recording-rules.md)"
@@ -337,6 +470,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _add_sink_flags(run)
     _add_admission_flags(run)
     _add_recording_rule_flags(run)
+    _add_intake_flags(run)
     run.set_defaults(handler=lambda args: run_operator(settings_from(args)))
 
 
@@ -400,6 +534,7 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
         webhook=_webhook(args),
         admission=_admission(args),
         recording_rules=_recording_rules(args),
+        intake=_intake(args),
         argocd_tracking_label=args.argocd_tracking_label,
     )
 

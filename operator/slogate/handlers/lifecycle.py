@@ -7,6 +7,7 @@ from typing import Any
 
 import kopf
 
+from slogate.adapters.intake import IntakeListenError
 from slogate.handlers.admission import serve_admission
 from slogate.runtime import build_runtime
 
@@ -18,7 +19,10 @@ async def start_runtime(memo: kopf.Memo, settings: kopf.OperatorSettings, **_: A
     serve_admission(settings, memo.settings.admission, memo.runtime.admission.mode)
     if memo.settings.metrics_port:
         memo.runtime.telemetry.serve(memo.settings.metrics_port)
-    await memo.runtime.start()
+    try:
+        await memo.runtime.start()
+    except IntakeListenError as error:
+        raise kopf.PermanentError(str(error)) from None
 
 
 @kopf.on.cleanup(id="stop-runtime")

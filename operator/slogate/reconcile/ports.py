@@ -16,6 +16,8 @@ from typing import Any, Protocol
 from slogate.api.base import WorkloadKind
 from slogate.api.holdset import HoldSetSpec
 from slogate.api.incident import RecentDeployment
+from slogate.domain.intake import Provider
+from slogate.domain.signatures import BasicCredentials
 
 Annotations = Mapping[str, str | None]
 """Marker annotations to write; a None value removes the annotation."""
@@ -217,3 +219,73 @@ class RuleStore(Protocol):
         ...
 
     def apply_config_map(self, namespace: str, name: str, data: Mapping[str, str]) -> None: ...
+
+
+class IncidentConflictError(Exception):
+    """The Incident was created or changed by someone else since it was read."""
+
+
+class IncidentStore(Protocol):
+    """The Incidents the intake writes, through the API server, each call bounded by a timeout."""
+
+    def read_incident(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        """The Incident's body; None when there is none."""
+        ...
+
+    def create_incident(self, body: Mapping[str, Any]) -> None:
+        """Raises IncidentConflictError when it exists already."""
+        ...
+
+    def patch_incident(self, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
+        """A merge patch; raises IncidentConflictError when its resourceVersion is no longer current."""
+        ...
+
+
+class IntakeTelemetry(Protocol):
+    def intake_request(self, provider: str, result: str, reason: str) -> None:
+        """One webhook answered: created, updated, unchanged, ignored or refused, and why."""
+        ...
+
+
+@dataclass(frozen=True)
+class IntakeCredentials:
+    """What senders prove themselves with, as read from the mounted Secret's files just now."""
+
+    alertmanager_tokens: tuple[str, ...] = ()
+    alertmanager_basic: tuple[BasicCredentials, ...] = ()
+    pagerduty_secrets: tuple[str, ...] = ()
+    incidentio_keys: tuple[bytes, ...] = ()
+
+    def enabled(self, provider: Provider) -> bool:
+        return bool(
+            {
+                Provider.ALERTMANAGER: self.alertmanager_tokens or self.alertmanager_basic,
+                Provider.PAGERDUTY: self.pagerduty_secrets,
+                Provider.INCIDENTIO: self.incidentio_keys,
+            }[provider]
+        )
+
+
+@dataclass(frozen=True)
+class IntakeRequest:
+    provider: Provider
+    headers: Mapping[str, str]
+    """Header names lower-cased."""
+    body: bytes
+
+
+@dataclass(frozen=True)
+class IntakeAnswer:
+    status: int
+    result: str
+    reason: str
+    message: str
+    incident: str | None = None
+
+    def document(self) -> dict[str, str | None]:
+        return {
+            "result": self.result,
+            "reason": self.reason,
+            "message": self.message,
+            "incident": self.incident,
+        }
