@@ -76,6 +76,9 @@ class AdmissionSettings:
     webhook_service: str | None = None
     """NAMESPACE/NAME of the Service in front of an in-cluster operator's webhook."""
     webhook_cert_dir: Path | None = None
+    helm_release: tuple[str, str] | None = ("slogate-system", "slogate")
+    """NAMESPACE, NAME of the Helm release that may adopt the policy and binding the operator
+    installs itself; the README's ``helm install`` by default. None: no Helm ownership metadata."""
 
 
 class PrometheusRulesChoice(StrEnum):

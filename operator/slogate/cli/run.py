@@ -165,12 +165,24 @@ def _add_admission_flags(run: argparse.ArgumentParser) -> None:
         "chart mounts a Secret shared by all replicas); else a self-signed one is written there "
         "(default: a temporary directory)",
     )
+    admission.add_argument(
+        "--admission-helm-release",
+        metavar="NAMESPACE/NAME",
+        default=FromEnvironment("ADMISSION_HELM_RELEASE", str, "slogate-system/slogate"),
+        help="the Helm release that may adopt the admission policy and binding the operator installs "
+        "itself: they carry its ownership metadata, so 'helm install NAME -n NAMESPACE' afterwards "
+        "takes them over (default slogate-system/slogate; 'none' for no Helm metadata)",
+    )
 
 
 def _admission(args: argparse.Namespace) -> AdmissionSettings:
     service = args.admission_webhook_service
     if service is not None and service.count("/") != 1:
         raise SystemExit("slogate run: --admission-webhook-service must be NAMESPACE/NAME")
+    release = args.admission_helm_release
+    helm_release = (
+        None if release == "none" else _namespace_and_name("--admission-helm-release", release, "ops/slogate")
+    )
     return AdmissionSettings(
         choice=args.admission,
         failure_policy=args.admission_failure_policy,
@@ -179,6 +191,7 @@ def _admission(args: argparse.Namespace) -> AdmissionSettings:
         webhook_host=args.admission_webhook_host,
         webhook_service=service,
         webhook_cert_dir=args.admission_webhook_cert_dir,
+        helm_release=helm_release,
     )
 
 
