@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed ## Python virtualenv with slogate and its test tools
 
 .PHONY: deps
-deps: venv binaries prometheus-operator-crd prometheus redis nginx ## everything the tests need on this machine
+deps: venv binaries prometheus-operator-crd prometheus redis nginx container-tools ## everything the tests need on this machine
 
 .PHONY: binaries
 binaries: ## build (or reuse from $SLOGATE_CACHE) the cluster's Go binaries
@@ -74,6 +74,19 @@ integration: deps ## tests against the real API server and Prometheus
 .PHONY: e2e
 e2e: deps ## end-to-end tests on the local cluster
 	hack/pytest.sh tests/e2e
+
+.PHONY: container-tools
+container-tools: ## install debootstrap (make image) and runc (the image's tests) from Debian when missing
+	hack/install-debian-package.sh debootstrap debootstrap
+	hack/install-debian-package.sh runc runc
+
+.PHONY: image
+image: venv container-tools ## the operator image as an OCI archive in dist/, without Docker or a registry; prints its digest
+	$(PY) hack/build_image.py $(ARGS)
+
+.PHONY: image-lock
+image-lock: venv ## pin the image's dependencies with their hashes (image/requirements.txt) from pyproject.toml
+	$(PY) hack/lock_image_requirements.py
 
 .PHONY: manifests
 manifests: venv ## generate the CRDs (crds/, charts/slogate/crds/) and the admission policy (deploy/admission/)
