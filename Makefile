@@ -47,6 +47,14 @@ nginx: ## install nginx (a reverse proxy in front of Prometheus, in the tests) f
 cluster-up: binaries redis ## start the local cluster (idempotent); kubeconfig in .cluster/kubeconfig
 	hack/cluster.sh up
 
+.PHONY: node-up
+node-up: cluster-up container-tools ## add the real node (kubelet, containerd, runc) to the local cluster; ARGS: OCI archives to import
+	hack/node.sh up $(ARGS)
+
+.PHONY: node-down
+node-down: ## stop the real node (make cluster-down stops it too)
+	hack/node.sh down
+
 .PHONY: cluster-down
 cluster-down: ## stop every process of the local cluster
 	hack/cluster.sh down
@@ -76,9 +84,11 @@ e2e: deps ## end-to-end tests on the local cluster
 	hack/pytest.sh tests/e2e
 
 .PHONY: container-tools
-container-tools: ## install debootstrap (make image) and runc (the image's tests) from Debian when missing
+container-tools: ## install debootstrap (make image), runc and containerd (the image's tests, the real node) from Debian when missing
 	hack/install-debian-package.sh debootstrap debootstrap
 	hack/install-debian-package.sh runc runc
+	hack/install-debian-package.sh containerd containerd
+	hack/install-debian-package.sh /usr/lib/cni/loopback containernetworking-plugins
 
 .PHONY: image
 image: venv container-tools ## the operator image as an OCI archive in dist/, without Docker or a registry; prints its digest

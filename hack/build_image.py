@@ -475,6 +475,78 @@ def archive(layout: Path, output: Path, epoch: int) -> None:
                 tar.addfile(entry)
 
 
+def write_oci(
+    layout: Path,
+    image_config: dict[str, object],
+    layers: list[tuple[str, str, int]],
+    *,
+    reference: str,
+    epoch: int,
+    output: Path,
+) -> str:
+    """The image config, manifest and index beside the layers already in ``layout``'s blobs, the
+    layout archived as ``output``; returns the manifest's digest."""
+    blobs = layout / "blobs" / "sha256"
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+    config_digest, config_size = blob(blobs, canonical(image_config))
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_MEDIA_TYPE,
+        "config": {"mediaType": CONFIG_MEDIA_TYPE, "digest": config_digest, "size": config_size},
+        "layers": [{"mediaType": LAYER_MEDIA_TYPE, "digest": d, "size": s} for _, d, s in layers],
+        "annotations": {"org.opencontainers.image.created": created},
+    }
+    manifest_digest, manifest_size = blob(blobs, canonical(manifest))
+    index = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {
+                "mediaType": MANIFEST_MEDIA_TYPE,
+                "digest": manifest_digest,
+                "size": manifest_size,
+                "platform": {"architecture": "amd64", "os": "linux"},
+                "annotations": {
+                    "io.containerd.image.name": reference,
+                    "org.opencontainers.image.ref.name": reference.rsplit(":", 1)[1],
+                },
+            }
+        ],
+    }
+    (layout / "index.json").write_bytes(canonical(index))
+    (layout / "oci-layout").write_bytes(canonical({"imageLayoutVersion": "1.0.0"}))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    archive(layout, output, epoch)
+    return manifest_digest
+
+
+PAUSE_REFERENCE = "registry.k8s.io/pause:3.10"
+
+
+def pause_image(binary: Path, output: Path) -> str:
+    """The pod sandbox image of the local real node (hack/node.sh): ``binary`` as /pause, run as
+    65535 like the upstream image; named as the container runtime asks for it."""
+    with tempfile.TemporaryDirectory(prefix="slogate-pause-") as scratch:
+        work = Path(scratch)
+        (work / "root").mkdir()
+        shutil.copy2(binary, work / "root" / "pause")
+        blobs = work / "layout" / "blobs" / "sha256"
+        blobs.mkdir(parents=True)
+        staging = work / "layer.tar.gz"
+        diff_id, digest, size = layer(work / "root", ["pause"], 0, staging)
+        staging.rename(blobs / digest.removeprefix("sha256:"))
+        image_config = {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Entrypoint": ["/pause"], "User": "65535:65535"},
+            "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+        }
+        layers = [(diff_id, digest, size)]
+        return write_oci(
+            work / "layout", image_config, layers, reference=PAUSE_REFERENCE, epoch=0, output=output
+        )
+
+
 def chart_app_version() -> str:
     match = re.search(r'^appVersion:\s*"?([^"\n]+)"?', (ROOT / "charts/slogate/Chart.yaml").read_text(), re.M)
     if not match:
@@ -537,35 +609,9 @@ def build(output: Path, tag: str) -> dict[str, str]:
                 },
             ],
         }
-        config_digest, config_size = blob(blobs, canonical(image_config))
-        manifest = {
-            "schemaVersion": 2,
-            "mediaType": MANIFEST_MEDIA_TYPE,
-            "config": {"mediaType": CONFIG_MEDIA_TYPE, "digest": config_digest, "size": config_size},
-            "layers": [{"mediaType": LAYER_MEDIA_TYPE, "digest": d, "size": s} for _, d, s in layers],
-            "annotations": {"org.opencontainers.image.created": created},
-        }
-        manifest_digest, manifest_size = blob(blobs, canonical(manifest))
-        index = {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.index.v1+json",
-            "manifests": [
-                {
-                    "mediaType": MANIFEST_MEDIA_TYPE,
-                    "digest": manifest_digest,
-                    "size": manifest_size,
-                    "platform": {"architecture": "amd64", "os": "linux"},
-                    "annotations": {
-                        "io.containerd.image.name": reference,
-                        "org.opencontainers.image.ref.name": tag,
-                    },
-                }
-            ],
-        }
-        (layout / "index.json").write_bytes(canonical(index))
-        (layout / "oci-layout").write_bytes(canonical({"imageLayoutVersion": "1.0.0"}))
-        output.parent.mkdir(parents=True, exist_ok=True)
-        archive(layout, output, epoch)
+        manifest_digest = write_oci(
+            layout, image_config, layers, reference=reference, epoch=epoch, output=output
+        )
     return {
         "archive": str(output),
         "reference": reference,
@@ -584,9 +630,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--print-config", action="store_true", help="print the Dockerfile's runtime settings and exit"
     )
+    parser.add_argument(
+        "--pause-image",
+        type=Path,
+        metavar="BINARY",
+        help=f"instead, write the real node's pod sandbox image {PAUSE_REFERENCE} from this binary",
+    )
     args = parser.parse_args(argv)
     if args.print_config:
         print(json.dumps(dockerfile_config(DOCKERFILE.read_text()).__dict__, indent=2))
+        return 0
+    if args.pause_image:
+        print(f"digest: {pause_image(args.pause_image, args.output)}")
         return 0
     started = time.monotonic()
     result = build(args.output, args.tag)

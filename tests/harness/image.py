@@ -23,11 +23,11 @@ from harness.cluster import ROOT
 BUILD = ROOT / "hack" / "build_image.py"
 
 
-def container_runtime_missing() -> str | None:
-    """Why this machine cannot build or run the image, or None when it can."""
+def container_runtime_missing(*tools: str) -> str | None:
+    """Why this machine cannot build or run the image (with ``tools`` too), or None when it can."""
     if os.geteuid() != 0:
         return "building the image (debootstrap, chroot) and running it (runc) need root"
-    for tool in ("runc", "debootstrap", "unshare"):
+    for tool in ("runc", "debootstrap", "unshare", *tools):
         if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists():
             return f"{tool} is missing; `make deps` installs it from Debian"
     return None
