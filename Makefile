@@ -48,7 +48,7 @@ cluster-up: binaries redis ## start the local cluster (idempotent); kubeconfig i
 	hack/cluster.sh up
 
 .PHONY: node-up
-node-up: cluster-up container-tools ## add the real node (kubelet, containerd, runc) to the local cluster; ARGS: OCI archives to import
+node-up: venv cluster-up container-tools ## add the real node (kubelet, containerd, runc) to the local cluster; ARGS: OCI archives to import
 	hack/node.sh up $(ARGS)
 
 .PHONY: node-down

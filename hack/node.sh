@@ -169,6 +169,11 @@ up() {
       --root-dir "$NODE_DIR/kubelet" --cert-dir "$NODE_DIR/kubelet/pki" >/dev/null
   fi
   wait_for 90 "node $NODE_NAME Ready (log: $LOGS/kubelet.log)" node_ready
+  # The kubelet refuses to report a loopback address ("nodeIP can't be loopback address") and then
+  # leaves the addresses as they are: given 127.0.0.1, as the kwok nodes have, hostNetwork pods get
+  # it as their IP and the kubelet's probes reach them there.
+  kubectl_ patch node "$NODE_NAME" --subresource=status --type=merge \
+    -p '{"status":{"addresses":[{"type":"InternalIP","address":"127.0.0.1"},{"type":"Hostname","address":"'"$NODE_NAME"'"}]}}' >/dev/null
   info "node $NODE_NAME ready in $((SECONDS - started)) s (tainted $TAINT_KEY=true:NoSchedule)"
 }
 

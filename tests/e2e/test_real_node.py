@@ -12,13 +12,20 @@ import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
+from harness.chart import extra_namespaces, installed
 from harness.cluster import ROOT, Cluster
 from harness.image import Image, build_image, container_runtime_missing
 from harness.kube import apply, get
 from harness.manifests import deployment
+from harness.observe import spec_paused
+from harness.processes import free_port
+from harness.prometheus import Prometheus
+from harness.slogate import freeze
 from harness.waiting import wait_until
 
 MISSING = container_runtime_missing("containerd", "ctr")
@@ -76,10 +83,9 @@ def pod_on_the_node(name: str, image: Image, args: list[str]) -> dict[str, objec
     }
 
 
-def container_log(namespace: str, pod: dict[str, object]) -> str:
+def container_log_of(namespace: str, pod: dict[str, Any], container: str) -> str:
     metadata = pod["metadata"]
-    assert isinstance(metadata, dict)
-    logs = sorted(POD_LOGS.glob(f"{namespace}_{metadata['name']}_{metadata['uid']}/slogate/*.log"))
+    logs = sorted(POD_LOGS.glob(f"{namespace}_{metadata['name']}_{metadata['uid']}/{container}/*.log"))
     return "".join(path.read_text() for path in logs)
 
 
@@ -107,7 +113,7 @@ def test_the_node_runs_the_imported_image_as_its_non_root_user(
     assert pod["spec"]["nodeName"] == NODE
     # The image the kubelet ran is the archive's (its id is the config's digest): nothing was pulled.
     assert status["imageID"].endswith(real_node.manifest()["config"]["digest"]), status["imageID"]
-    assert "slogate 0.1.0" in container_log(namespace, pod)
+    assert "slogate 0.1.0" in container_log_of(namespace, pod, "slogate")
 
 
 def test_pods_that_do_not_tolerate_the_taint_stay_on_the_kwok_nodes(
@@ -122,6 +128,69 @@ def test_pods_that_do_not_tolerate_the_taint_stay_on_the_kwok_nodes(
 
     nodes = wait_until(scheduled, 30, "the four pods scheduled")
     assert NODE not in nodes, nodes
+
+
+@pytest.mark.prometheus
+def test_helm_install_runs_the_real_operator_on_the_node(
+    real_node: Image, slogate_crds: Cluster, namespace: str, prometheus: Prometheus, tmp_path: Path
+) -> None:
+    """The chart's Deployment as deployed: the image's entrypoint, the chart's ServiceAccount token
+    and RBAC, its read-only root and probes, the leader Lease. One replica in the node's network:
+    the node has no pod network, and two replicas would share its ports."""
+    cluster = slogate_crds
+    release = f"slogate-{namespace}"
+    server = cluster.kubectl(
+        "config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"
+    ).stdout
+    host, port = server.removeprefix("https://").rsplit(":", 1)
+    values = {
+        "replicaCount": 1,
+        "hostNetwork": True,
+        "image": {"repository": real_node.reference.rsplit(":", 1)[0], "pullPolicy": "Never"},
+        "nodeSelector": {"kubernetes.io/hostname": NODE},
+        "tolerations": [{"key": TAINT, "operator": "Exists", "effect": "NoSchedule"}],
+        "ports": {"metrics": free_port(), "health": free_port()},
+        "admission": {"installPolicy": False},
+        # No Service routing here (no kube-proxy): the API server as the pod's host sees it.
+        "extraEnv": [
+            {"name": "KUBERNETES_SERVICE_HOST", "value": host},
+            {"name": "KUBERNETES_SERVICE_PORT", "value": port},
+        ],
+    }
+    values_file = tmp_path / "values.yaml"
+    values_file.write_text(yaml.safe_dump(values))
+    with extra_namespaces(cluster, 1) as (team,):
+        scope = ("--set", f"watchNamespaces={{{team}}}", "--set", f"prometheus.url={prometheus.url}")
+        apply(cluster, deployment("api", "registry.example/api:1", replicas=1), team)
+        with installed(cluster, release, namespace, "-f", str(values_file), *scope):
+            wait_until(
+                lambda: get(cluster, "deployment", release, namespace)["status"].get("readyReplicas") == 1,
+                120,
+                "the operator pod Ready on the real node (its readiness probe answered)",
+            )
+            pods = json.loads(
+                cluster.kubectl(
+                    "get", "pods", "-n", namespace, "-l", "app.kubernetes.io/component=operator", "-o", "json"
+                ).stdout
+            )["items"]
+            (pod,) = pods
+            assert pod["spec"]["nodeName"] == NODE
+            lease = get(cluster, "lease", release, namespace)
+            assert lease["spec"].get("holderIdentity") == pod["metadata"]["name"]
+            apply(cluster, freeze("release-freeze", duration="1h"), team)
+            wait_until(
+                lambda: spec_paused(cluster, "deployment", "api", team), 30, "the pod's operator to hold api"
+            )
+            output = container_log_of(namespace, pod, "operator")
+            (tmp_path / "operator.log").write_text(output)
+        assert "deploys during a hold are held by" in output, f"no operator log read: {output[-2000:]!r}"
+        for refusal in ("Forbidden", "forbidden", "Traceback", "Read-only file system"):
+            assert refusal not in output, f"{refusal!r} in the operator pod's log:\n{output[-3000:]}"
+    wait_until(
+        lambda: cluster.kubectl("get", "pods", "-n", namespace, "-o", "name").stdout.strip() == "",
+        60,
+        "the release's pod gone from the node after helm uninstall",
+    )
 
 
 def test_node_down_leaves_no_container_running(real_node: Image, cluster: Cluster) -> None:
