@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed ## Python virtualenv with slogate and its test tools
 
 .PHONY: deps
-deps: venv binaries prometheus-operator-crd prometheus alertmanager redis nginx ## everything the tests need on this machine
+deps: venv binaries prometheus-operator-crd prometheus alertmanager redis nginx container-tools ## everything the tests need on this machine
 
 .PHONY: binaries
 binaries: ## build (or reuse from $SLOGATE_CACHE) the cluster's Go binaries
@@ -51,6 +51,14 @@ nginx: ## install nginx (a reverse proxy in front of Prometheus, in the tests) f
 cluster-up: binaries redis ## start the local cluster (idempotent); kubeconfig in .cluster/kubeconfig
 	hack/cluster.sh up
 
+.PHONY: node-up
+node-up: venv cluster-up container-tools ## add the real node (kubelet, containerd, runc) to the local cluster; ARGS: OCI archives to import
+	hack/node.sh up $(ARGS)
+
+.PHONY: node-down
+node-down: ## stop the real node (make cluster-down stops it too)
+	hack/node.sh down
+
 .PHONY: cluster-down
 cluster-down: ## stop every process of the local cluster
 	hack/cluster.sh down
@@ -78,6 +86,21 @@ integration: deps ## tests against the real API server and Prometheus
 .PHONY: e2e
 e2e: deps ## end-to-end tests on the local cluster
 	hack/pytest.sh tests/e2e
+
+.PHONY: container-tools
+container-tools: ## install debootstrap (make image), runc and containerd (the image's tests, the real node) from Debian when missing
+	hack/install-debian-package.sh debootstrap debootstrap
+	hack/install-debian-package.sh runc runc
+	hack/install-debian-package.sh containerd containerd
+	hack/install-debian-package.sh /usr/lib/cni/loopback containernetworking-plugins
+
+.PHONY: image
+image: venv container-tools ## the operator image as an OCI archive in dist/, without Docker or a registry; prints its digest
+	$(PY) hack/build_image.py $(ARGS)
+
+.PHONY: image-lock
+image-lock: venv ## pin the image's dependencies with their hashes (image/requirements.txt) from pyproject.toml
+	$(PY) hack/lock_image_requirements.py
 
 .PHONY: manifests
 manifests: venv ## generate the CRDs (crds/, charts/slogate/crds/) and the admission policy (deploy/admission/)

@@ -43,19 +43,32 @@ module_dir() {
   (cd /tmp && go mod download -json "$1" | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["Error"]) if d.get("Error") else print(d["Dir"])')
 }
 
-build_kubernetes() {
-  local version="$1" out="$2" minor
+kubernetes_ldflags() { # version: stamped, or helm and Argo Rollouts fail to parse the server version
+  local version="$1" minor ldflags="-s -w"
   minor="$(echo "$version" | cut -d. -f2)"
-  local ldflags="-s -w"
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ldflags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
   done
+  printf '%s' "$ldflags"
+}
+
+build_kubernetes() {
+  local version="$1" out="$2"
   cd "$HACK/gomod/kubernetes"
-  go build -trimpath -ldflags "$ldflags" -o "$out/" \
+  go build -trimpath -ldflags "$(kubernetes_ldflags "$version")" -o "$out/" \
     k8s.io/kubernetes/cmd/kube-apiserver \
     k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler \
     k8s.io/kubernetes/cmd/kubectl
+}
+
+build_kubelet() {
+  # The real node's kubelet (hack/node.sh), from the same wrapper module as the control plane, and
+  # its pod sandbox process (no registry serves registry.k8s.io/pause here).
+  local version="$1" out="$2"
+  (cd "$HACK/gomod/kubernetes" &&
+    go build -trimpath -ldflags "$(kubernetes_ldflags "$version")" -o "$out/" k8s.io/kubernetes/cmd/kubelet)
+  (cd "$HACK/gomod/pause" && go build -trimpath -ldflags "-s -w" -o "$out/pause" .)
 }
 
 build_etcd() {
@@ -108,12 +121,13 @@ build_argo_cd() {
 }
 
 components=("$@")
-[[ ${#components[@]} -gt 0 ]] || components=(etcd kubernetes kwok helm argo-rollouts argo-cd)
+[[ ${#components[@]} -gt 0 ]] || components=(etcd kubernetes kubelet kwok helm argo-rollouts argo-cd)
 for component in "${components[@]}"; do
   case "$component" in
     kubernetes)
       build_component kubernetes "$KUBERNETES_VERSION" build_kubernetes \
         kube-apiserver kube-controller-manager kube-scheduler kubectl ;;
+    kubelet) build_component kubelet "$KUBERNETES_VERSION" build_kubelet kubelet pause ;;
     etcd) build_component etcd "$ETCD_VERSION" build_etcd etcd ;;
     kwok) build_component kwok "$KWOK_VERSION" build_kwok kwok stages.yaml ;;
     helm) build_component helm "$HELM_VERSION" build_helm helm ;;
@@ -123,6 +137,6 @@ for component in "${components[@]}"; do
     argo-cd)
       build_component argo-cd "$ARGO_CD_VERSION" build_argo_cd \
         argocd crds/application-crd.yaml config/argocd-cm.yaml ;;
-    *) die "unknown component '$component' (known: etcd kubernetes kwok helm argo-rollouts argo-cd)" ;;
+    *) die "unknown component '$component' (known: etcd kubernetes kubelet kwok helm argo-rollouts argo-cd)" ;;
   esac
 done

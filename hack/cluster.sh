@@ -338,6 +338,8 @@ stop_pid() { # name
 
 down() {
   local i
+  # The real node first (hack/node.sh): its containers outlive containerd unless stopped.
+  "$HACK/node.sh" down || info "stopping the real node failed; see hack/node.sh down"
   for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
     stop_pid "${COMPONENTS[$i]}"
   done

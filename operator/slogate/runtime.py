@@ -167,7 +167,10 @@ def admission_mode(api: client.ApiClient, settings: OperatorSettings) -> Admissi
     if choice is AdmissionChoice.WEBHOOK:
         return AdmissionMode.WEBHOOK
     if serves_admission_policies(api):
-        installed = ensure_admission_policy(api, settings.admission.failure_policy, settings.field_manager)
+        admission = settings.admission
+        installed = ensure_admission_policy(
+            api, admission.failure_policy, settings.field_manager, admission.helm_release
+        )
         return AdmissionMode.POLICY if installed else AdmissionMode.RECONCILE
     if choice is AdmissionChoice.POLICY:
         log.warning("the API server does not serve MutatingAdmissionPolicy; deploys are held after the fact")

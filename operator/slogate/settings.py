@@ -80,6 +80,9 @@ class AdmissionSettings:
     validation_webhook: bool = False
     """Also refuse, at apply time, slogate resources the models reject (a time zone, an RRULE, a PromQL
     syntax error): a validating webhook on the same server, always failing open."""
+    helm_release: tuple[str, str] | None = ("slogate-system", "slogate")
+    """NAMESPACE, NAME of the Helm release that may adopt the policy and binding the operator
+    installs itself; the README's ``helm install`` by default. None: no Helm ownership metadata."""
 
 
 class PrometheusRulesChoice(StrEnum):

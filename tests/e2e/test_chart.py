@@ -67,6 +67,105 @@ def admission_policy_left_to_the_chart(cluster: Cluster) -> Iterator[None]:
         cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(ADMISSION_POLICY))
 
 
+ADMISSION_OBJECTS = ("mutatingadmissionpolicy", "mutatingadmissionpolicybinding")
+
+
+def admission_object(cluster: Cluster, kind: str) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads(
+        cluster.kubectl("get", kind, "slogate-hold", "--show-managed-fields", "-o", "json").stdout
+    )
+    return found
+
+
+def release_of(found: dict[str, Any]) -> tuple[str, str, str]:
+    metadata = found["metadata"]
+    annotations = metadata.get("annotations", {})
+    return (
+        metadata.get("labels", {}).get("app.kubernetes.io/managed-by", ""),
+        annotations.get("meta.helm.sh/release-namespace", ""),
+        annotations.get("meta.helm.sh/release-name", ""),
+    )
+
+
+@contextmanager
+def namespace_named(cluster: Cluster, name: str) -> Iterator[str]:
+    cluster.kubectl("create", "namespace", name)
+    try:
+        yield name
+    finally:
+        cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.mark.prometheus
+def test_helm_install_after_slogate_run_adopts_what_the_operator_installed(
+    slogate_crds: Cluster, prometheus: Prometheus
+) -> None:
+    """The newcomer's path, with the README's commands: `slogate run` first (it installs the
+    admission policy and binding itself, and the CRDs are already applied), then `helm install
+    slogate -n slogate-system`, which takes them over instead of refusing to import them."""
+    cluster = slogate_crds
+    namespace, release = "slogate-system", "slogate"
+    log = LOGS / "operator-before-helm-install.log"
+    with (
+        admission_policy_left_to_the_chart(cluster),
+        extra_namespaces(cluster, 1) as (team,),
+        running_operator(cluster, prometheus.url, log, f"--namespace={team}"),
+    ):
+        wait_until(
+            lambda: all(cluster_object_exists(cluster, kind, "slogate-hold") for kind in ADMISSION_OBJECTS),
+            30,
+            "the operator to install the policy and its binding",
+        )
+        for kind in ADMISSION_OBJECTS:
+            assert release_of(admission_object(cluster, kind)) == ("Helm", namespace, release), kind
+        assert admission_object(cluster, "mutatingadmissionpolicy")["spec"]["failurePolicy"] == "Ignore"
+
+        with (
+            namespace_named(cluster, namespace),
+            installed(cluster, release, namespace, "--set", "admission.failurePolicy=Fail"),
+        ):
+            # The release owns them now: its values are applied to what it adopted.
+            assert admission_object(cluster, "mutatingadmissionpolicy")["spec"]["failurePolicy"] == "Fail"
+            for kind in ADMISSION_OBJECTS:
+                assert release_of(admission_object(cluster, kind)) == ("Helm", namespace, release), kind
+            for crd in (model.names.crd_name for model in RESOURCE_TYPES):
+                assert cluster_object_exists(cluster, "crd", crd), crd
+            cluster.helm("upgrade", release, CHART, "-n", namespace, "--reuse-values")
+        # Uninstalled with the operator still running: it does not put them back behind helm's back.
+        for kind in ADMISSION_OBJECTS:
+            assert not cluster_object_exists(cluster, kind, "slogate-hold"), f"{kind} left by uninstall"
+
+
+@pytest.mark.prometheus
+def test_slogate_run_leaves_the_charts_admission_objects_alone(
+    slogate_crds: Cluster, namespace: str, prometheus: Prometheus
+) -> None:
+    """The other order: with the chart installed, a local `slogate run` (whose own settings differ:
+    failure policy Ignore, the default release) writes nothing to the chart's policy or binding,
+    and the release still upgrades and uninstalls cleanly."""
+    cluster = slogate_crds
+    release = f"slogate-{namespace}"
+    log = LOGS / f"operator-beside-chart-{namespace}.log"
+    with admission_policy_left_to_the_chart(cluster), extra_namespaces(cluster, 1) as (team,):
+        with installed(cluster, release, namespace, "--set", "admission.failurePolicy=Fail"):
+            before = {kind: admission_object(cluster, kind) for kind in ADMISSION_OBJECTS}
+            with running_operator(cluster, prometheus.url, log, f"--namespace={team}") as running:
+                assert 'slogate_admission_mode{mode="MutatingAdmissionPolicy"} 1.0' in running.metrics()
+                for kind in ADMISSION_OBJECTS:
+                    now = admission_object(cluster, kind)
+                    version = now["metadata"]["resourceVersion"]
+                    assert version == before[kind]["metadata"]["resourceVersion"], kind
+                    managers = {entry["manager"] for entry in now["metadata"].get("managedFields", [])}
+                    assert "slogate" not in managers, kind
+                    assert release_of(now) == ("Helm", namespace, release), kind
+                policy = admission_object(cluster, "mutatingadmissionpolicy")
+                assert policy["spec"]["failurePolicy"] == "Fail"
+                cluster.helm("upgrade", release, CHART, "-n", namespace, "--reuse-values")
+            assert "installed MutatingAdmissionPolicy" not in log.read_text()
+        for kind in ADMISSION_OBJECTS:
+            assert not cluster_object_exists(cluster, kind, "slogate-hold"), f"{kind} left by uninstall"
+
+
 def test_cluster_wide_install_objects_and_least_privilege(cluster: Cluster, namespace: str) -> None:
     with admission_policy_left_to_the_chart(cluster):
         install_check_and_uninstall(cluster, namespace)

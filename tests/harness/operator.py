@@ -99,7 +99,11 @@ def start_operator(
         except requests.RequestException:
             return False
 
-    wait_until(healthy, 60, f"the operator to report healthy (log: {log})", interval=0.5)
+    try:
+        wait_until(healthy, 60, f"the operator to report healthy (log: {log})", interval=0.5)
+    except AssertionError:
+        operator.stop()  # a test that fails here never reaches its own stop
+        raise
     return operator
 
 

@@ -4,8 +4,11 @@ The HoldSet of a namespace is created on its first hold and deleted when the las
 under the name the policy binding looks up. At start-up the operator asks the API server (API
 discovery) whether it serves MutatingAdmissionPolicy; where it does and slogate's policy is not
 installed yet, the operator installs it when it may (``make run``, tests), and otherwise says what
-to apply. The fallback webhook's certificate is found or made here too: one given in its directory
-(the chart's Secret, shared by every replica so the API server trusts whichever the Service picks),
+to apply. What it installs is marked for adoption by a Helm release, so the chart installed later
+takes it over; what it finds installed, by the chart or anyone, it leaves as it is.
+
+The fallback webhook's certificate is found or made here too: one given in its directory (the
+chart's Secret, shared by every replica so the API server trusts whichever the Service picks),
 else a self-signed one (kopf's own certificate maker needs oscrypto, which cannot load OpenSSL 3).
 """
 
@@ -29,6 +32,7 @@ from slogate.api.admission import (
     ADMISSION_API_VERSION,
     POLICY_NAME,
     POLICY_PLURAL,
+    adoptable_by_helm,
     mutating_admission_policy,
     mutating_admission_policy_binding,
 )
@@ -114,9 +118,15 @@ def serves_admission_policies(api: client.ApiClient) -> bool:
     return any(resource.name == POLICY_PLURAL for resource in resources)
 
 
-def ensure_admission_policy(api: client.ApiClient, failure_policy: str, field_manager: str) -> bool:
+def ensure_admission_policy(
+    api: client.ApiClient,
+    failure_policy: str,
+    field_manager: str,
+    helm_release: tuple[str, str] | None,
+) -> bool:
     """Whether slogate's policy and binding are installed, installing them when missing and
-    permitted. Installed by someone else (the chart), they are left as they are."""
+    permitted. Installed by someone else (the chart), they are left as they are. ``helm_release``
+    (NAMESPACE, NAME) is the release whose ``helm install`` may adopt what is installed here."""
     custom = client.CustomObjectsApi(api)
     try:
         custom.get_cluster_custom_object(ADMISSION_GROUP, ADMISSION_VERSION, POLICY_PLURAL, POLICY_NAME)
@@ -134,7 +144,7 @@ def ensure_admission_policy(api: client.ApiClient, failure_policy: str, field_ma
                 ADMISSION_VERSION,
                 plural,
                 POLICY_NAME,
-                manifest,
+                adoptable_by_helm(manifest, *helm_release) if helm_release else manifest,
                 field_manager=field_manager,
                 force=True,
                 _content_type="application/apply-patch+yaml",
@@ -143,13 +153,22 @@ def ensure_admission_policy(api: client.ApiClient, failure_policy: str, field_ma
         if error.status == 403:
             log.warning(
                 "MutatingAdmissionPolicy %s is not installed and slogate may not install it: deploys are "
-                "held after the fact only. Install it with the chart (admission.enabled) or "
+                "held after the fact only. Install it with the chart (admission.installPolicy) or "
                 "kubectl apply -f deploy/admission/",
                 POLICY_NAME,
             )
             return False
         raise
-    log.info("installed MutatingAdmissionPolicy %s and its binding", POLICY_NAME)
+    if helm_release:
+        log.info(
+            "installed MutatingAdmissionPolicy %s and its binding, to be adopted by "
+            "'helm install %s --namespace %s'",
+            POLICY_NAME,
+            helm_release[1],
+            helm_release[0],
+        )
+    else:
+        log.info("installed MutatingAdmissionPolicy %s and its binding", POLICY_NAME)
     return True
 
 

@@ -6,6 +6,10 @@ a namespace without one is let through (``parameterNotFoundAction: Allow``). Eac
 mirrors ``slogate.domain.admission``, the function the fallback webhook runs; the unit tests and
 the e2e tests hold both to the same cases. The manifests are generated (``make manifests``) into
 ``deploy/admission/`` and the chart, never written by hand.
+
+The operator installs the same two objects itself where it may (``slogate run`` on a cluster
+without the chart). What it installs carries Helm's ownership metadata for one release, so that
+``helm install`` of that release afterwards adopts them instead of refusing to import them.
 """
 
 from __future__ import annotations
@@ -28,6 +32,29 @@ POLICY_NAME = "slogate-hold"
 ADMISSION_API_VERSION = "admissionregistration.k8s.io/v1"
 POLICY_PLURAL = "mutatingadmissionpolicies"
 LABELS = {"app.kubernetes.io/name": "slogate", "app.kubernetes.io/part-of": "slogate"}
+
+HELM_MANAGED_BY = ("app.kubernetes.io/managed-by", "Helm")
+HELM_RELEASE_NAME_ANNOTATION = "meta.helm.sh/release-name"
+HELM_RELEASE_NAMESPACE_ANNOTATION = "meta.helm.sh/release-namespace"
+
+
+def adoptable_by_helm(manifest: dict[str, Any], namespace: str, release: str) -> dict[str, Any]:
+    """``manifest`` with the label and annotations by which Helm recognises an object as its
+    release's: ``helm install RELEASE -n NAMESPACE`` then takes it over (Helm's ownership check
+    refuses any existing object without them)."""
+    metadata = manifest["metadata"]
+    return {
+        **manifest,
+        "metadata": {
+            **metadata,
+            "labels": {**metadata.get("labels", {}), HELM_MANAGED_BY[0]: HELM_MANAGED_BY[1]},
+            "annotations": {
+                **metadata.get("annotations", {}),
+                HELM_RELEASE_NAME_ANNOTATION: release,
+                HELM_RELEASE_NAMESPACE_ANNOTATION: namespace,
+            },
+        },
+    }
 
 
 def _selector_matches(selector: str, labels: str) -> str:

@@ -177,12 +177,24 @@ def _add_admission_flags(run: argparse.ArgumentParser) -> None:
         "RRULE, cron, PromQL syntax), by a validating webhook on the admission webhook's server that "
         "fails open; off by default for a local run, on in the chart",
     )
+    admission.add_argument(
+        "--admission-helm-release",
+        metavar="NAMESPACE/NAME",
+        default=FromEnvironment("ADMISSION_HELM_RELEASE", str, "slogate-system/slogate"),
+        help="the Helm release that may adopt the admission policy and binding the operator installs "
+        "itself: they carry its ownership metadata, so 'helm install NAME -n NAMESPACE' afterwards "
+        "takes them over (default slogate-system/slogate; 'none' for no Helm metadata)",
+    )
 
 
 def _admission(args: argparse.Namespace) -> AdmissionSettings:
     service = args.admission_webhook_service
     if service is not None and service.count("/") != 1:
         raise SystemExit("slogate run: --admission-webhook-service must be NAMESPACE/NAME")
+    release = args.admission_helm_release
+    helm_release = (
+        None if release == "none" else _namespace_and_name("--admission-helm-release", release, "ops/slogate")
+    )
     return AdmissionSettings(
         choice=args.admission,
         failure_policy=args.admission_failure_policy,
@@ -192,6 +204,7 @@ def _admission(args: argparse.Namespace) -> AdmissionSettings:
         webhook_service=service,
         webhook_cert_dir=args.admission_webhook_cert_dir,
         validation_webhook=args.validation_webhook,
+        helm_release=helm_release,
     )
 
 

@@ -1,0 +1,3 @@
+module slogate.dev/hack/pause
+
+go 1.22
