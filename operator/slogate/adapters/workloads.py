@@ -45,6 +45,10 @@ ROLLBACK_SKIPPED_ANNOTATIONS = frozenset(
 )
 
 
+ROLLBACK_ATTEMPTS = 3
+"""Reads and patches a rollback tries while only the Deployment's status moves under it."""
+
+
 def rollback_patch(
     deployment: dict[str, Any],
     previous: dict[str, Any],
@@ -148,6 +152,28 @@ class KubernetesWorkloads:
         if ref.kind is not WorkloadKind.DEPLOYMENT:
             raise ValueError(f"only a Deployment is rolled back by template, not {ref}")
         deployment = self.read(ref)
+        for _ in range(ROLLBACK_ATTEMPTS - 1):
+            try:
+                return self._roll_back(ref, deployment, annotations, lift_own_hold, record_target_as)
+            except client.ApiException as error:
+                # The resourceVersion test failed (422). When only the status moved since the read
+                # (the Deployment controller writes it all the time), the rollback decided on that
+                # read still stands: read again and retry. A new generation is someone's change to
+                # the Deployment, which must not be undone: that, or another error, is raised.
+                fresh = self.read(ref) if error.status == 422 else None
+                if fresh is None or fresh["metadata"]["generation"] != deployment["metadata"]["generation"]:
+                    raise
+                deployment = fresh
+        return self._roll_back(ref, deployment, annotations, lift_own_hold, record_target_as)
+
+    def _roll_back(
+        self,
+        ref: WorkloadRef,
+        deployment: dict[str, Any],
+        annotations: Annotations,
+        lift_own_hold: bool,
+        record_target_as: str,
+    ) -> RollbackOutcome:
         paused = bool(deployment["spec"].get("paused"))
         if paused and not lift_own_hold:
             raise RollbackRefusedError(f"cannot roll back {ref}: it is paused; resume it first")
