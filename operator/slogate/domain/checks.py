@@ -120,24 +120,25 @@ def _burn_rate_reason(gate: GateSnapshot, slo: SloSnapshot, limit: float) -> Rea
         return _no_data(gate, CheckKind.BURN_RATE, source, f"burn rate {over}", _number(limit))
     # Held only while every window is over the limit: significant (long) and still happening (short).
     passed = not all(burn > limit for burn in finite)
-    measured = " and ".join(
-        f"{_number(burn)} over {format_duration(window)}"
-        for burn, window in zip(finite, windows, strict=True)
-    )
-    if passed:
-        verdict = f"within maxBurnRate {_number(limit)}" + (
-            " (held only while both are above)" if len(windows) > 1 else ""
-        )
+    if len(windows) == 1:
+        measured = f"over {format_duration(windows[0])} is {_number(finite[0])}"
+        verdict = f"{'within' if passed else 'above'} maxBurnRate {_number(limit)}"
     else:
-        verdict = f"above maxBurnRate {_number(limit)}" + (" over both" if len(windows) > 1 else "")
+        measured = " and ".join(
+            f"{_number(burn)} over {format_duration(window)}"
+            for burn, window in zip(finite, windows, strict=True)
+        )
+        verdict = (
+            f"within maxBurnRate {_number(limit)} (held only while both are above)"
+            if passed
+            else f"above maxBurnRate {_number(limit)} over both"
+        )
     return Reason(
         check=CheckKind.BURN_RATE,
         gate=gate.name,
         source=source,
         passed=passed,
-        message=f"burn rate {measured}, {verdict}"
-        if len(windows) > 1
-        else f"burn rate over {format_duration(windows[0])} is {_number(finite[0])}, {verdict}",
+        message=f"burn rate {measured}, {verdict}",
         observed=" / ".join(_number(burn) for burn in finite),
         limit=_number(limit),
         rollback_eligible=True,
