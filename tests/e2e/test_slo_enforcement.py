@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 import pytest
 
@@ -28,22 +29,31 @@ pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 LOGS = ROOT / ".cluster" / "logs"
 
 
+def healthy_deployment_under_gate(
+    cluster: Cluster, prometheus: Prometheus, namespace: str, service: str, governing: dict[str, Any]
+) -> None:
+    """A Deployment named as ``governing``'s app at image 1, rolled out, with its SLO
+    ``<app>-availability`` over clean traffic of ``service`` measured Healthy."""
+    app = governing["metadata"]["name"]
+    prometheus.exporter.set_traffic(service, requests_per_second=50, error_ratio=0.0)
+    apply(cluster, slo(f"{app}-availability", service, app=app), namespace)
+    apply(cluster, governing, namespace)
+    apply(cluster, deployment(app, f"registry.example/{app}:1"), namespace)
+    wait_until(
+        lambda: deployment_rolled_out(cluster, namespace, app, f"registry.example/{app}:1"), 60, f"{app}:1"
+    )
+    wait_until(
+        lambda: status_of(cluster, "sgslo", f"{app}-availability", namespace).get("state") == "Healthy",
+        30,
+        "the SLO to be measured Healthy",
+    )
+
+
 def test_an_update_during_a_burn_is_held_and_resumes_when_the_burn_stops(
     slogate_crds: Cluster, prometheus: Prometheus, namespace: str, operator: OperatorProcess
 ) -> None:
     cluster, service = slogate_crds, f"web-{namespace}"
-    prometheus.exporter.set_traffic(service, requests_per_second=50, error_ratio=0.0)
-    apply(cluster, slo("web-availability", service, app="web"), namespace)
-    apply(cluster, gate("web", app="web"), namespace)
-    apply(cluster, deployment("web", "registry.example/web:1"), namespace)
-    wait_until(
-        lambda: deployment_rolled_out(cluster, namespace, "web", "registry.example/web:1"), 60, "web:1"
-    )
-    wait_until(
-        lambda: status_of(cluster, "sgslo", "web-availability", namespace).get("state") == "Healthy",
-        30,
-        "the SLO to be measured Healthy",
-    )
+    healthy_deployment_under_gate(cluster, prometheus, namespace, service, gate("web", app="web"))
     assert not spec_paused(cluster, "deployment", "web", namespace)
 
     prometheus.exporter.set_traffic(service, requests_per_second=50, error_ratio=0.2)
@@ -101,18 +111,8 @@ def test_a_burn_that_has_ended_stops_holding_while_the_long_window_still_remembe
     slogate_crds: Cluster, prometheus: Prometheus, namespace: str, operator: OperatorProcess
 ) -> None:
     cluster, service = slogate_crds, f"api-{namespace}"
-    prometheus.exporter.set_traffic(service, requests_per_second=50, error_ratio=0.0)
-    apply(cluster, slo("api-availability", service, app="api"), namespace)
-    apply(cluster, gate("api", app="api", burnRateWindow="30s", burnRateShortWindow="10s"), namespace)
-    apply(cluster, deployment("api", "registry.example/api:1"), namespace)
-    wait_until(
-        lambda: deployment_rolled_out(cluster, namespace, "api", "registry.example/api:1"), 60, "api:1"
-    )
-    wait_until(
-        lambda: status_of(cluster, "sgslo", "api-availability", namespace).get("state") == "Healthy",
-        30,
-        "the SLO to be measured Healthy",
-    )
+    pair = gate("api", app="api", burnRateWindow="30s", burnRateShortWindow="10s")
+    healthy_deployment_under_gate(cluster, prometheus, namespace, service, pair)
 
     prometheus.exporter.set_traffic(service, requests_per_second=50, error_ratio=0.2)
     wait_until(lambda: spec_paused(cluster, "deployment", "api", namespace), 40, "the burn to hold api")
